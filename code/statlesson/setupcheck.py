@@ -1,0 +1,58 @@
+"""Check that the software stack and the bundled data are in place (used by the setup page)."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+
+import uproot
+
+from .samples import SAMPLES, data_path
+from .toydata import TREE_NAME
+
+__all__ = ["STACK", "inventory", "versions"]
+
+#: Packages the lesson needs, in the order they are introduced.
+STACK: tuple[str, ...] = (
+    "numpy", "scipy", "matplotlib", "uproot", "awkward", "hist", "mplhep",
+    "pyhf", "iminuit", "cabinetry", "statlesson",
+)  # fmt: skip
+
+
+def versions(packages: tuple[str, ...] = STACK) -> dict[str, str]:
+    """Installed version of each package; raises ``ImportError`` naming every missing one."""
+    found, missing = {}, []
+    for name in packages:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+    if missing:
+        raise ImportError(
+            f"missing package(s): {', '.join(missing)}; install the lesson with "
+            "`pip install -e .` (or `make book`) from the repository root"
+        )
+    return found
+
+
+def inventory(data_dir: str | Path | None = None) -> list[dict]:
+    """Open every bundled ntuple and describe it: file, tree class, number of events, size in MB.
+
+    Raises ``FileNotFoundError`` (naming the file and ``make data``) if a file is missing.
+    """
+    rows = []
+    for name in SAMPLES:
+        path = data_path(name, data_dir)
+        with uproot.open(path) as f:
+            tree = f[TREE_NAME]
+            rows.append(
+                {
+                    "sample": name,
+                    "file": path.name,
+                    "tree": f"{TREE_NAME} ({tree.classname})",
+                    "events": tree.num_entries,
+                    "branches": len([k for k in tree.keys() if k != "njet"]),
+                    "size_MB": round(path.stat().st_size / 1e6, 2),
+                }
+            )
+    return rows

@@ -1,0 +1,28 @@
+"""The strict book build: every notebook executes and the site builds with no warning."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.book
+@pytest.mark.slow
+def test_strict_book_build(root):
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb if jb.exists() else shutil.which("jupyter-book")), "build", str(root),
+           "-W", "-n", "--keep-going"]  # fmt: skip
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    log = result.stdout[-6000:] + result.stderr[-6000:]
+    assert result.returncode == 0, log
+    html = root / "_build" / "html"
+    assert (html / "index.html").is_file()
+    setup_page = (html / "episodes" / "setup.html").read_text()
+    # the setup notebook was executed: its inventory table lists the TTrees
+    assert "events (TTree)" in setup_page
