@@ -1,0 +1,139 @@
+"""Systematic variations: each mechanism behaves as the physics says."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+import pytest
+
+from statlesson import selection, toydata, variations
+from statlesson.samples import SAMPLES
+from statlesson.variations import btag_weight, jer_smear, jes_shift, jes_uncertainty, weight_ratio
+
+
+@pytest.fixture(scope="module")
+def ttbar():
+    return selection.read_events("ttbar")[:20000]
+
+
+def test_jes_uncertainty_matches_reference_values_for_central_jets():
+    pt = np.array([30.0, 50.0, 100.0])
+    np.testing.assert_allclose(jes_uncertainty(pt, np.zeros(3)), [0.03, 0.018, 0.01], atol=0.001)
+    assert jes_uncertainty(50.0, 2.4) > jes_uncertainty(50.0, 0.0)
+
+
+def test_jes_up_and_down_bracket_nominal(ttbar):
+    up, down = jes_shift(ttbar, "up"), jes_shift(ttbar, "down")
+    assert ak.all(up > ttbar.jet_pt) and ak.all(down < ttbar.jet_pt)
+    # symmetric by construction: the nominal is the midpoint
+    np.testing.assert_allclose(ak.to_numpy(ak.flatten((up + down) / 2)),
+                               ak.to_numpy(ak.flatten(ttbar.jet_pt)), rtol=1e-6)  # fmt: skip
+
+
+def test_jes_up_moves_events_into_the_selection(ttbar):
+    n_nominal = selection.region_masks(ttbar)["4j1b"].sum()
+    n_up = selection.region_masks(ttbar, jes_shift(ttbar, "up"))["4j1b"].sum()
+    n_down = selection.region_masks(ttbar, jes_shift(ttbar, "down"))["4j1b"].sum()
+    assert n_down < n_nominal < n_up
+
+
+def test_jer_with_unit_scale_factor_changes_nothing(ttbar):
+    assert ak.all(jer_smear(ttbar, 1.0) == ttbar.jet_pt)
+
+
+def test_jer_keeps_jets_at_their_generator_pt():
+    events = ak.Array({"jet_pt": [[50.0, 80.0]], "jet_genpt": [[50.0, 70.0]], "jet_eta": [[0.0, 0.0]]})
+    smeared = jer_smear(events, 1.2)
+    assert smeared[0, 0] == 50.0  # pT = pT_gen stays put for any scale factor
+    assert smeared[0, 1] == pytest.approx(70.0 + 1.2 * 10.0)  # the residual is stretched by s
+
+
+def test_jer_widens_response_by_scale_factor(ttbar):
+    genpt = ttbar.jet_genpt
+    matched = ak.flatten(genpt > 0)
+    response = ak.to_numpy(ak.flatten((ttbar.jet_pt - genpt) / ak.where(genpt > 0, genpt, 1))[matched])
+    s = (variations.JER_SF + variations.JER_SF_UNCERTAINTY) / variations.JER_SF
+    smeared = jer_smear(ttbar, s)
+    wider = ak.to_numpy(ak.flatten((smeared - genpt) / ak.where(genpt > 0, genpt, 1))[matched])
+    # core of the response (robust width: half the 16-84 % range) grows by about s
+    def width(r):
+        return np.diff(np.percentile(r, [16, 84]))[0] / 2
+
+    assert width(wider) / width(response) == pytest.approx(s, rel=0.02)
+
+
+def test_jer_is_reproducible_and_rejects_bad_input(ttbar):
+    assert ak.all(jer_smear(ttbar, 1.1, seed=3) == jer_smear(ttbar, 1.1, seed=3))
+    with pytest.raises(ValueError, match="positive"):
+        jer_smear(ttbar, -1.0)
+    with pytest.raises(KeyError, match="jet_genpt"):
+        jer_smear(selection.read_events("data", ["jet_pt", "jet_eta"]), 1.1)
+
+
+@pytest.mark.parametrize("systematic", list(variations.WEIGHT_BRANCHES))
+def test_weight_variations_average_near_one_and_bracket(ttbar, systematic):
+    up, down = weight_ratio(ttbar, systematic, "up"), weight_ratio(ttbar, systematic, "down")
+    assert abs(up.mean() - 1) < 0.05 and abs(down.mean() - 1) < 0.05
+    # up and down move the yield in opposite directions
+    assert (up.mean() - 1) * (down.mean() - 1) < 0
+
+
+def test_weight_ratio_errors(ttbar):
+    with pytest.raises(KeyError, match="unknown weight systematic 'pdf'"):
+        weight_ratio(ttbar, "pdf", "up")
+    with pytest.raises(ValueError, match="'sideways'"):
+        weight_ratio(ttbar, "scale_muR", "sideways")
+    wjets = selection.read_events("wjets", ["weight_muR_up"])
+    with pytest.raises(KeyError, match="weight_isr_up"):
+        weight_ratio(wjets, "ps_isr", "up")
+
+
+def test_btag_weights_preserve_the_untagged_total():
+    # Before any b-tag requirement the fixed-working-point weights only move events between
+    # tag multiplicities: their average is 1 when ε is the true efficiency.
+    rng = np.random.default_rng(7)
+    cfg = toydata.CONFIGS["ttbar"]
+    partons = toydata._partons_top(rng, cfg, 40_000)
+    reco = toydata._detector(rng, partons, cfg)
+    keep = np.ones(len(reco["lep_pt"]), bool)
+    arrays = toydata._to_arrays(reco, toydata._weights(partons, cfg, reco), keep)
+    jets = arrays["jet"]
+    events = ak.zip({f"jet_{f}": jets[f] for f in jets.fields}, depth_limit=1)
+    for flavours in [(5, 4), (0,)]:
+        for direction in ("up", "down"):
+            w = btag_weight(events, flavours=flavours, direction=direction)
+            assert w.mean() == pytest.approx(1.0, abs=0.005), (flavours, direction)
+
+
+def test_btag_up_moves_ttbar_from_one_tag_to_two_tags(ttbar):
+    masks = selection.region_masks(ttbar)
+    w_up = btag_weight(ttbar, direction="up")
+    # a higher b-tag efficiency promotes events with an untagged b jet from 4j1b to 4j2b:
+    # 4j2b grows by about twice the per-jet uncertainty (two tagged b jets), 4j1b shrinks
+    assert 0.03 < w_up[masks["4j2b"]].mean() - 1 < 0.08
+    assert w_up[masks["4j1b"]].mean() < 1
+
+
+def test_mistag_weight_matters_more_for_wjets_than_ttbar(ttbar):
+    wjets = selection.read_events("wjets")
+    shift_w = abs(btag_weight(wjets, flavours=(0,)).mean() - 1)
+    shift_t = abs(btag_weight(ttbar, flavours=(0,)).mean() - 1)
+    assert shift_w > shift_t
+
+
+def test_btag_weight_errors(ttbar):
+    with pytest.raises(ValueError, match="unknown jet flavour"):
+        btag_weight(ttbar, flavours=(3,))
+    with pytest.raises(KeyError, match="jet_flavour"):
+        btag_weight(selection.read_events("data", ["jet_pt", "jet_eta", "jet_btag"]))
+
+
+def test_normalization_systematics_are_two_sided_and_small():
+    for name, (size, samples) in variations.NORMALIZATION.items():
+        assert 0 < size < 0.5, name
+        assert samples is None or all(s in SAMPLES and not SAMPLES[s].is_data for s in samples)
+
+
+def test_alternative_samples_exist():
+    for sample in variations.ALTERNATIVE_SAMPLES.values():
+        assert selection.read_events(sample, ["jet_pt"]).fields == ["jet_pt"]
