@@ -23,3 +23,22 @@ def test_cms_label_is_honest_about_simulation_and_data():
         texts = " ".join(t.get_text() for t in ax.texts)
         assert word in texts and "CMS" in texts
         plt.close(fig)
+
+
+def test_plot_variation_returns_main_and_ratio_axes_and_checks_binning():
+    import hist
+    import pytest
+
+    def make(values, n=3):
+        h = hist.Hist.new.Reg(n, 0, n, label="x [GeV]").Weight()
+        h.view().value[:] = values[:n]
+        h.view().variance[:] = values[:n]
+        return h
+
+    nominal, up, down = make([10, 20, 30]), make([11, 22, 33]), make([9, 18, 27])
+    main, ratio = plotting.plot_variation(nominal, up, down, label="JES")
+    assert main.get_legend() is not None and ratio.get_ylabel() == "Var. / nom."
+    assert ratio.get_xlabel() == "x [GeV]"
+    plt.close(main.figure)
+    with pytest.raises(ValueError, match="binning"):
+        plotting.plot_variation(nominal, make([1, 2, 3, 4], n=4), label="bad")

@@ -6,14 +6,16 @@ Plot helpers take ``ax=None`` (a new figure is made) and return the axes; they n
 
 from __future__ import annotations
 
+import hist
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import mplhep
+import numpy as np
 from matplotlib.axes import Axes
 
 from .samples import LUMI_DATA_PB
 
-__all__ = ["cms_label", "presentation_mode", "use_style"]
+__all__ = ["cms_label", "plot_variation", "presentation_mode", "use_style"]
 
 #: Normal notebook reading: the CMS style with a slightly smaller base font for 10 x 7.5 in figures.
 _READING_RC = {"font.size": 20.0, "figure.figsize": (10.0, 7.5), "figure.dpi": 72}
@@ -60,3 +62,59 @@ def cms_label(
         ax=ax,
     )
     return ax
+
+
+def _values(h) -> np.ndarray:
+    return np.asarray(h.values(), dtype=float)
+
+
+def plot_variation(
+    nominal: hist.Hist,
+    up: hist.Hist,
+    down: hist.Hist | None = None,
+    *,
+    label: str,
+    axes: tuple[Axes, Axes] | None = None,
+    normalize: bool = False,
+) -> tuple[Axes, Axes]:
+    """Overlay nominal, up and (optionally) down templates with a ratio panel below.
+
+    All histograms must share binning; the ratio is variation / nominal, with the nominal's
+    statistical uncertainty as a grey band around 1. ``normalize`` scales every histogram to unit
+    area, to compare shapes only. Returns the (main, ratio) axes so callers can add to them.
+    """
+    hists = [h for h in (nominal, up, down) if h is not None]
+    edges = nominal.axes[0].edges
+    for h in hists[1:]:
+        if not np.array_equal(h.axes[0].edges, edges):
+            raise ValueError(f"{label}: variation binning differs from the nominal binning")
+    if axes is None:
+        fig, axes = plt.subplots(
+            2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05}
+        )
+    main, ratio = axes
+    scale = {id(h): (1.0 / _values(h).sum() if normalize else 1.0) for h in hists}
+    nom = _values(nominal) * scale[id(nominal)]
+    variances = nominal.variances()
+    nom_err = (np.sqrt(variances) if variances is not None else np.sqrt(_values(nominal)))
+    nom_err = nom_err * scale[id(nominal)]
+    styles = [(nominal, "nominal", "black", "-"), (up, f"{label} up", "#e42536", "--")]
+    if down is not None:
+        styles.append((down, f"{label} down", "#5790fc", ":"))
+    for h, text, color, ls in styles:
+        mplhep.histplot(_values(h) * scale[id(h)], edges, ax=main, label=text, color=color,
+                        linestyle=ls, linewidth=2)  # fmt: skip
+    main.set_ylabel("Normalized to unit area" if normalize else "Events")
+    main.legend()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(nom > 0, nom_err / nom, 0.0)
+        ratio.stairs(1 + rel, edges, baseline=1 - rel, fill=True, color="grey", alpha=0.3,
+                     label="MC stat.")  # fmt: skip
+        for h, _, color, ls in styles[1:]:
+            r = np.where(nom > 0, _values(h) * scale[id(h)] / nom, np.nan)
+            mplhep.histplot(r, edges, ax=ratio, color=color, linestyle=ls, linewidth=2, edges=False)
+    ratio.axhline(1.0, color="black", linewidth=1)
+    ratio.set_ylabel("Var. / nom.")
+    ratio.set_xlabel(nominal.axes[0].label)
+    main.set_xlabel("")
+    return main, ratio
