@@ -1,0 +1,201 @@
+"""The cabinetry configuration, the workspace and its validator."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pyhf
+import pytest
+import yaml
+
+from statlesson import histograms, model, variations
+from statlesson.model import ConfigError, WorkspaceValidationError
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    histograms.build_histograms(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def config(workdir):
+    return model.load_config(model.CONFIG_FILE, workdir)
+
+
+@pytest.fixture(scope="module")
+def workspace(config):
+    return model.build_workspace(config)
+
+
+def _systematic(config, name):
+    return next(s for s in config["Systematics"] if s["Name"] == name)
+
+
+def test_config_covers_every_modelled_systematic_with_the_right_size(config):
+    names = {s["Name"] for s in config["Systematics"]}
+    assert set(histograms.SYSTEMATICS) | set(variations.NORMALIZATION) == names
+    for name, (size, samples) in variations.NORMALIZATION.items():
+        syst = _systematic(config, name)
+        assert syst["Up"]["Normalization"] == pytest.approx(size)
+        assert syst["Down"]["Normalization"] == pytest.approx(-size)
+    for syst in histograms.SYSTEMATICS.values():
+        entry = _systematic(config, syst.name)
+        assert set(model._as_list(entry["Samples"])) == set(syst.samples), syst.name
+        # one-sided variations are symmetrized by cabinetry, two-sided ones read their down template
+        assert entry["Down"].get("Symmetrize", False) == syst.symmetrized, syst.name
+
+
+def test_config_paths_point_into_the_working_folder(config, workdir):
+    assert config["General"]["InputPath"].startswith(str(workdir / "histograms.root:"))
+    assert config["General"]["HistogramFolder"].startswith(str(workdir))
+
+
+def test_missing_and_malformed_config_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothere.yml"):
+        model.load_config(tmp_path / "nothere.yml")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("General: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        model.load_config(bad)
+    bad.write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match="General, Regions, Samples"):
+        model.load_config(bad)
+
+
+def _raw_config():
+    return yaml.safe_load(model.CONFIG_FILE.read_text())
+
+
+def test_schema_violation_names_the_place():
+    cfg = _raw_config()
+    cfg["Systematics"][0]["Type"] = "Normalisation"
+    with pytest.raises(ConfigError, match="Systematics/0/Type"):
+        model.validate_config(cfg)
+
+
+def test_unknown_sample_in_a_systematic_is_named():
+    cfg = _raw_config()
+    _systematic(cfg, "jes")["Samples"] = ["ttbar", "zjets"]
+    with pytest.raises(ConfigError, match="'jes'.*zjets.*valid: Pseudodata, ttbar"):
+        model.validate_config(cfg)
+
+
+def test_classic_luminosity_sign_mistake_is_caught_in_the_config():
+    cfg = _raw_config()
+    _systematic(cfg, "luminosity")["Down"] = {"Normalization": 0.023}
+    with pytest.raises(ConfigError, match="luminosity.*same direction.*Normalization: -0.023"):
+        model.validate_config(cfg)
+
+
+def test_built_workspace_is_valid_and_passes_the_checks(workspace, tmp_path):
+    warnings = model.validate_workspace(workspace)
+    assert all(p.severity == "warning" for p in warnings)
+    path = model.save_workspace(workspace, tmp_path / "ws.json")
+    ws = pyhf.Workspace(json.loads(path.read_text()))
+    assert ws.channels == ["4j1b", "4j2b"]
+    assert set(ws.samples) == {"ttbar", "single_top", "wjets"}
+    assert ws.get_measurement()["config"]["poi"] == "mu_ttbar"
+
+
+def test_workspace_yields_match_the_histograms_file(workspace, workdir):
+    templates = histograms.read_histograms(workdir / histograms.HISTOGRAM_FILE)
+    for channel in workspace["channels"]:
+        for sample in channel["samples"]:
+            expected = templates.nominal(channel["name"], sample["name"]).values()
+            np.testing.assert_allclose(sample["data"], expected, rtol=1e-6)
+    observed = {o["name"]: o["data"] for o in workspace["observations"]}
+    for region in ("4j1b", "4j2b"):
+        np.testing.assert_allclose(observed[region], templates.nominal(region, "data").values())
+
+
+def test_luminosity_becomes_normsys_on_every_sample(workspace):
+    table = model.modifier_table(workspace)
+    lumi = table[table.modifier == "luminosity"]
+    assert len(lumi) == 6 and set(lumi.type) == {"normsys"}
+    np.testing.assert_allclose(lumi.up, 1.023)
+    np.testing.assert_allclose(lumi.down, 0.977)
+
+
+def _with_normsys(workspace, name, hi, lo):
+    ws = copy.deepcopy(workspace)
+    for channel in ws["channels"]:
+        for sample in channel["samples"]:
+            for mod in sample["modifiers"]:
+                if mod["name"] == name and mod["type"] == "normsys":
+                    mod["data"] = {"hi": hi, "lo": lo}
+    return ws
+
+
+def test_validator_catches_one_sided_luminosity(workspace):
+    broken = _with_normsys(workspace, "luminosity", 1.023, 1.023)
+    with pytest.raises(WorkspaceValidationError) as err:
+        model.validate_workspace(broken)
+    messages = [p.message for p in err.value.problems]
+    assert len(messages) == 6  # 3 samples × 2 regions
+    assert any("'luminosity'" in m and "'ttbar'" in m and "'4j2b'" in m for m in messages)
+    assert all("wrong sign" in m for m in messages)
+
+
+def test_validator_catches_a_variation_from_an_unfilled_histogram(workspace):
+    broken = _with_normsys(workspace, "jes", 1.08, 0.0)
+    problems = model.check_workspace(broken)
+    errors = [p for p in problems if p.severity == "error" and p.modifier == "jes"]
+    assert {p.region for p in errors} == {"4j1b", "4j2b"}
+    assert all("unfilled" in p.message and "-100 %" in p.message for p in errors)
+
+
+def test_validator_reports_empty_bins_and_zero_yields(workspace):
+    ws = copy.deepcopy(workspace)
+    channel = ws["channels"][0]
+    zeros = [0.0] * len(channel["samples"][0]["data"])
+    for sample in channel["samples"]:
+        sample["data"] = list(zeros)
+    problems = model.check_workspace(ws)
+    assert any(p.check == "empty prediction" and p.region == channel["name"] for p in problems)
+    assert {p.sample for p in problems if p.check == "zero yield"} == {
+        s["name"] for s in channel["samples"]
+    }
+
+
+def test_invalid_modifier_type_is_rejected_by_the_schema(workspace):
+    ws = copy.deepcopy(workspace)
+    ws["channels"][0]["samples"][0]["modifiers"][0]["type"] = "normsyss"
+    with pytest.raises(pyhf.exceptions.InvalidSpecification):
+        model.validate_workspace(ws)
+
+
+def test_missing_histograms_file_says_how_to_build_it(tmp_path):
+    cfg = model.load_config(model.CONFIG_FILE, tmp_path)
+    with pytest.raises(FileNotFoundError, match="build_histograms"):
+        model.build_workspace(cfg)
+
+
+def test_variation_pointing_at_a_missing_histogram_is_named(config, tmp_path):
+    cfg = copy.deepcopy(config)
+    cfg["General"]["HistogramFolder"] = str(tmp_path / "h")
+    _systematic(cfg, "jes")["Down"] = {"VariationPath": "_jes_dwn"}
+    with pytest.raises(KeyError, match="jes_dwn"):
+        model.build_workspace(cfg)
+
+
+def test_save_workspace_keeps_the_old_file_when_writing_fails(workspace, tmp_path):
+    path = model.save_workspace(workspace, tmp_path / "ws.json")
+    before = path.read_text()
+    with pytest.raises(TypeError):
+        model.save_workspace({"bad": object()}, path)
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["ws.json"]
+
+
+def test_normsys_factors_lookup(workspace):
+    hi, lo = model.normsys_factors(workspace, "luminosity", "4j2b", "wjets")
+    assert (hi, lo) == pytest.approx((1.023, 0.977))
+    # a symmetrized one-sided variation mirrors its up factor
+    hi, lo = model.normsys_factors(workspace, "generator", "4j1b", "ttbar")
+    assert hi + lo == pytest.approx(2.0)
+    with pytest.raises(KeyError, match="no normsys 'generator' on sample 'wjets'.*available"):
+        model.normsys_factors(workspace, "generator", "4j1b", "wjets")
