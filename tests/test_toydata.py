@@ -39,6 +39,28 @@ def test_file_is_ttree_with_documented_branches(name):
     assert branches == expected_branches(name)
 
 
+@pytest.mark.parametrize("name", sample_names(include_data=False))
+def test_runs_tree_has_generator_sums(name):
+    sums = selection.read_generator_sums(name)
+    n = SAMPLES[name].n_generated
+    assert sums["n_generated"] == n
+    assert sums["sumw_weight"] == n  # generator weights are 1
+    # the skim keeps a fraction of the generated events
+    with uproot.open(data_path(name)) as f:
+        assert f["runs"].classname == "TTree"
+        assert f[TREE_NAME].num_entries < n
+    # a larger renormalisation scale lowers the inclusive cross section by a few percent
+    assert 0.93 < sums["sumw_weight_muR_up"] / n < 0.99 < 1.01 < sums["sumw_weight_muR_down"] / n
+    for ps in PS_BRANCHES:
+        if f"sumw_{ps}" in sums:
+            assert sums[f"sumw_{ps}"] / n == pytest.approx(1.0, abs=0.005)
+
+
+def test_data_has_no_runs_tree():
+    with pytest.raises(KeyError, match="no 'runs' tree"):
+        selection.read_generator_sums("data")
+
+
 def test_data_card_documents_every_branch_and_file(root):
     card = (root / "data" / "README.md").read_text()
     documented = set(re.findall(r"^\| `([a-zA-Z_]+)`", card, flags=re.M))

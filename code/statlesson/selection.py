@@ -23,7 +23,7 @@ import numpy as np
 import uproot
 
 from .samples import LUMI_DATA_PB, data_path, get_sample
-from .toydata import BTAG_MEDIUM, TREE_NAME
+from .toydata import BTAG_MEDIUM, RUNS_TREE, TREE_NAME
 
 __all__ = [
     "JET_ETA_MAX",
@@ -38,6 +38,7 @@ __all__ = [
     "nominal_weight",
     "observable",
     "read_events",
+    "read_generator_sums",
     "region_masks",
     "select_jets",
 ]
@@ -120,6 +121,20 @@ def read_events(
                 )
             return tree.arrays(list(branches))
         return tree.arrays(filter_name="/^(?!njet$).*/")
+
+
+def read_generator_sums(sample: str, *, data_dir: str | Path | None = None) -> dict[str, float]:
+    """Generator-level sums of a simulated sample: ``n_generated`` and ``sumw_<weight>`` per weight.
+
+    They are sums over all generated events, before the skim (the ``runs`` tree). Raises
+    ``KeyError`` for data, which has no generator information.
+    """
+    path = data_path(sample, data_dir)
+    with uproot.open(path) as f:
+        if RUNS_TREE not in f:
+            raise KeyError(f"{path} has no '{RUNS_TREE}' tree (is '{sample}' data?)")
+        arrays = f[RUNS_TREE].arrays(library="np")
+    return {name: float(values[0]) for name, values in arrays.items()}
 
 
 def select_jets(events: ak.Array, jet_pt: ak.Array | None = None) -> ak.Array:

@@ -44,6 +44,7 @@ __all__ = [
     "GenConfig",
     "MC_BRANCHES",
     "PS_BRANCHES",
+    "RUNS_TREE",
     "SEED",
     "TREE_NAME",
     "TRUTH",
@@ -56,6 +57,11 @@ __all__ = [
 
 #: Name of the TTree in every file.
 TREE_NAME = "events"
+
+#: Name of the one-entry TTree in simulated files with the number of generated events and the sums
+#: of every weight over all generated events (before the skim), like NanoAOD's ``Runs`` tree. They
+#: normalise theory variations of the signal to the inclusive cross section.
+RUNS_TREE = "runs"
 
 #: Master seed; each sample derives its own stream from it, so samples are independent.
 SEED = 20151103
@@ -557,10 +563,19 @@ def generate_sample(name: str, n_generated: int | None = None) -> dict[str, ak.A
     sample = get_sample(name)
     if sample.is_data:
         raise ValueError("use generate_pseudodata() for the data sample")
+    return _generate_with_sums(name, n_generated)[0]
+
+
+def _generate_with_sums(name: str, n_generated: int | None = None):
+    """Skimmed arrays plus the generator sums: ``n_generated`` and ``sumw_<weight>`` (all events)."""
+    sample = get_sample(name)
     n = n_generated if n_generated is not None else sample.n_generated
     cfg = CONFIGS[name]
     reco, weights, keep = _generate(_rng(_SAMPLE_INDEX[name]), cfg, n)
-    return _to_arrays(reco, weights, keep)
+    sums = {"n_generated": np.array([n], dtype=np.int64)}
+    for key, values in weights.items():
+        sums[f"sumw_{key}"] = np.array([np.sum(_round(key, values), dtype=np.float64)])
+    return _to_arrays(reco, weights, keep), sums
 
 
 def generate_pseudodata(truth: dict | None = None) -> dict[str, ak.Array]:
@@ -588,8 +603,12 @@ def generate_pseudodata(truth: dict | None = None) -> dict[str, ak.Array]:
     return {k: v[order] for k, v in merged.items()}
 
 
-def write_ntuple(path: str | Path, arrays: dict[str, ak.Array]) -> Path:
+def write_ntuple(
+    path: str | Path, arrays: dict[str, ak.Array], runs: dict[str, np.ndarray] | None = None
+) -> Path:
     """Write ``arrays`` as a TTree called ``events`` (jets as ``jet_*`` with counter ``njet``).
+
+    ``runs`` (one entry per branch), if given, is written as the TTree ``runs``.
 
     The file is written next to its destination and renamed into place, so an interrupted run never
     leaves a partial file where a good one was.
@@ -602,6 +621,8 @@ def write_ntuple(path: str | Path, arrays: dict[str, ak.Array]) -> Path:
         with uproot.recreate(tmp, compression=uproot.ZLIB(6)) as f:
             tree = f.mktree(TREE_NAME, {k: _branch_type(v) for k, v in arrays.items()})
             tree.extend(arrays)
+            if runs is not None:
+                f.mktree(RUNS_TREE, {k: v.dtype for k, v in runs.items()}).extend(runs)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
@@ -626,8 +647,11 @@ def write_all(out: str | Path, samples: Iterable[str] | None = None) -> dict[str
     counts = {}
     for name in names:
         sample = get_sample(name)
-        arrays = generate_pseudodata() if sample.is_data else generate_sample(name)
-        write_ntuple(out / sample.file, arrays)
+        if sample.is_data:
+            arrays, runs = generate_pseudodata(), None
+        else:
+            arrays, runs = _generate_with_sums(name)
+        write_ntuple(out / sample.file, arrays, runs)
         counts[name] = len(arrays["met_pt"])
     if "data" in names:
         truth = dict(TRUTH, n_events=counts["data"])
