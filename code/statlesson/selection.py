@@ -123,13 +123,15 @@ def read_events(
         return tree.arrays(filter_name="/^(?!njet$).*/")
 
 
-def read_generator_sums(sample: str, *, data_dir: str | Path | None = None) -> dict[str, float]:
+def read_generator_sums(
+    sample: str, *, data_dir: str | Path | None = None, path: str | Path | None = None
+) -> dict[str, float]:
     """Generator-level sums of a simulated sample: ``n_generated`` and ``sumw_<weight>`` per weight.
 
-    They are sums over all generated events, before the skim (the ``runs`` tree). Raises
-    ``KeyError`` for data, which has no generator information.
+    They are sums over all generated events, before the skim (the ``runs`` tree); ``path``
+    overrides the file location. Raises ``KeyError`` for data, which has no generator information.
     """
-    path = data_path(sample, data_dir)
+    path = Path(path) if path is not None else data_path(sample, data_dir)
     with uproot.open(path) as f:
         if RUNS_TREE not in f:
             raise KeyError(f"{path} has no '{RUNS_TREE}' tree (is '{sample}' data?)")

@@ -1,0 +1,481 @@
+"""Template histograms: yields, variations, symmetrization, the histograms file, errors.
+
+Expected numbers follow from the definitions (weights, σ·L normalisation) or from histograms built
+by hand, never from the module's own output.
+"""
+
+from __future__ import annotations
+
+import re
+
+import awkward as ak
+import hist
+import numpy as np
+import pytest
+import uproot
+
+from statlesson import histograms, selection, toydata
+from statlesson.histograms import (
+    SYSTEMATICS,
+    Templates,
+    histogram_name,
+    shape_chi2,
+    symmetrize,
+)
+from statlesson.samples import LUMI_DATA_PB, get_sample
+
+
+def make_hist(values, variances=None, edges=(0.0, 1.0, 2.0, 3.0)):
+    """A one-axis Weight histogram with the given bin contents (and variances, default = values)."""
+    axis = hist.axis.Regular(len(edges) - 1, edges[0], edges[-1])
+    h = hist.Hist(axis, storage=hist.storage.Weight())
+    h.view().value = np.asarray(values, dtype=float)
+    h.view().variance = np.asarray(values if variances is None else variances, dtype=float)
+    return h
+
+
+@pytest.fixture(scope="module")
+def templates():
+    return histograms.build_templates()
+
+
+@pytest.fixture(scope="module")
+def single_top_events():
+    return selection.read_events("single_top", histograms.required_branches("single_top"))
+
+
+# --- names and the systematics table -----------------------------------------------------------
+
+
+def test_histogram_names_follow_the_cabinetry_pattern():
+    assert histograms.INPUT_PATH == "{RegionPath}_{SamplePath}{VariationPath}"
+    assert histogram_name("4j2b", "ttbar") == "4j2b_ttbar"
+    assert histogram_name("4j1b", "data") == "4j1b_data"
+    assert histogram_name("4j2b", "ttbar", "jes", "up") == "4j2b_ttbar_jes_up"
+    assert histogram_name("4j1b", "wjets", "scale_muR", "down") == "4j1b_wjets_scale_muR_down"
+    # the pattern with RegionPath = region, SamplePath = sample, VariationPath from the systematic
+    path = histograms.INPUT_PATH.format(
+        RegionPath="4j2b", SamplePath="ttbar", VariationPath=SYSTEMATICS["jes"].variation_path("up")
+    )
+    assert path == "4j2b_ttbar_jes_up"
+
+
+def test_expected_names_count_and_uniqueness():
+    names = histograms.expected_names()
+    assert len(names) == len(set(names))
+    # per region: tt̄ nominal + 11 systematics × 2, single top and W+jets nominal + 7 × 2, data
+    n_ttbar = sum("ttbar" in s.samples for s in SYSTEMATICS.values())
+    n_other = sum("wjets" in s.samples for s in SYSTEMATICS.values())
+    assert (n_ttbar, n_other) == (11, 7)
+    assert len(names) == 2 * ((1 + 2 * 11) + 2 * (1 + 2 * 7) + 1)
+    pattern = r"4j[12]b_(ttbar|single_top|wjets|data)(_\w+_(up|down))?"
+    assert all(re.fullmatch(pattern, n) for n in names)
+
+
+def test_one_sided_systematics_are_exactly_jer_and_the_alternative_samples():
+    one_sided = {name for name, s in SYSTEMATICS.items() if s.symmetrized}
+    assert one_sided == {"jer", "generator", "hadronizer"}
+    assert SYSTEMATICS["generator"].alternative_sample == "ttbar_generator"
+    assert SYSTEMATICS["hadronizer"].samples == ("ttbar",)
+    # parton-shower weights exist only in the tt̄ files
+    assert SYSTEMATICS["ps_isr"].samples == SYSTEMATICS["ps_fsr"].samples == ("ttbar",)
+    assert {s.kind for s in SYSTEMATICS.values()} == {"weight", "shift", "alternative"}
+    assert SYSTEMATICS["jes"].variation_path("down") == "_jes_down"
+    with pytest.raises(ValueError, match="'up' or 'down'"):
+        SYSTEMATICS["jes"].variation_path("sideways")
+
+
+def test_unknown_names_raise_key_errors_listing_valid_ones():
+    with pytest.raises(KeyError, match="unknown region '4j3b'; valid regions: 4j1b, 4j2b"):
+        histogram_name("4j3b", "ttbar")
+    with pytest.raises(KeyError, match="valid samples: ttbar, single_top, wjets, data"):
+        histogram_name("4j2b", "zjets")
+    with pytest.raises(KeyError, match="'generator' variation of 'ttbar'"):
+        histogram_name("4j2b", "ttbar_generator")
+    with pytest.raises(KeyError, match="unknown systematic 'pileup'; valid systematics: lepton_sf"):
+        histogram_name("4j2b", "ttbar", "pileup", "up")
+    with pytest.raises(KeyError, match="'ps_isr' does not apply to sample 'wjets'; it applies to"):
+        histogram_name("4j2b", "wjets", "ps_isr", "up")
+    with pytest.raises(ValueError, match="needs a direction"):
+        histogram_name("4j2b", "ttbar", "jes")
+    with pytest.raises(KeyError, match="no histogram '4j2b_ttbar_JES_up'; names are"):
+        Templates()["4j2b_ttbar_JES_up"]
+    with pytest.raises(KeyError, match="unknown sample 'top'; valid samples"):
+        histograms.computed_variations("top")
+
+
+def test_branches_and_variations_per_file():
+    data_branches = histograms.required_branches("data")
+    assert data_branches == list(selection.SELECTION_BRANCHES)  # data carry no weights or truth
+    single_top = histograms.required_branches("single_top")
+    assert "weight_isr_up" not in single_top and "jet_genpt" in single_top  # JER needs gen pT
+    assert histograms.computed_variations("ttbar_generator") == [("generator", "up")]
+    # tt̄: nominal, 7 weight systematics × 2, JES × 2, JER up only
+    assert len(histograms.computed_variations("ttbar")) == 1 + 7 * 2 + 2 + 1
+    assert histograms.computed_variations("data") == [(None, None)]
+
+
+# --- filling -----------------------------------------------------------------------------------
+
+
+def test_region_observables_agree_with_selection_observable():
+    events = selection.read_events("ttbar", histograms.required_branches("ttbar"))[:3000]
+    shifted = events.jet_pt * 1.05
+    for jet_pt in (None, shifted):
+        both = histograms.region_observables(events, jet_pt)
+        for region in selection.REGIONS:
+            mask, values = selection.observable(events, region, jet_pt)
+            np.testing.assert_array_equal(both[region][0], mask)
+            np.testing.assert_allclose(both[region][1], values)
+
+
+def test_nominal_yield_is_sum_of_weights_of_selected_events(single_top_events):
+    filled = histograms.fill_sample("single_top", single_top_events)
+    s = get_sample("single_top")
+    for region in selection.REGIONS:
+        mask, _ = selection.observable(single_top_events, region)
+        # yield = Σ weight × lepton SF × σ ε L / N_generated over the selected events
+        per_event = ak.to_numpy(single_top_events.weight * single_top_events.weight_lepsf)
+        sigma_eps_l_over_n = s.xsec_pb * s.filter_eff * LUMI_DATA_PB / s.n_generated
+        expected = np.sum(per_event.astype(np.float64)[mask]) * sigma_eps_l_over_n
+        h = filled.nominal(region, "single_top")
+        # per-event weights are float32 (relative rounding ~1e-7)
+        assert h.sum(flow=True).value == pytest.approx(expected, rel=1e-6)
+
+
+def test_data_histogram_counts_selected_events():
+    events = selection.read_events("data", histograms.required_branches("data"))
+    filled = histograms.fill_sample("data", events)
+    for region, mask in selection.region_masks(events).items():
+        h = filled.nominal(region, "data")
+        assert h.sum(flow=True).value == mask.sum()
+        np.testing.assert_array_equal(h.values(), h.variances())  # unit weights: Σw² = Σw
+
+
+def test_pure_normalization_weight_changes_only_normalization(single_top_events):
+    # lepton SF up/down replaced by exactly ±2 % of the nominal SF for every event
+    sf = single_top_events.weight_lepsf
+    events = ak.with_field(single_top_events, sf * 1.02, "weight_lepsf_up")
+    events = ak.with_field(events, events.weight_lepsf * 0.98, "weight_lepsf_down")
+    filled = histograms.fill_sample("single_top", events)
+    for region in selection.REGIONS:
+        nominal = filled.nominal(region, "single_top")
+        for direction, factor in [("up", 1.02), ("down", 0.98)]:
+            varied = filled.variation(region, "single_top", "lepton_sf", direction)
+            np.testing.assert_allclose(varied.values(), factor * nominal.values(), rtol=1e-6)
+            expected_var = factor**2 * nominal.variances()
+            np.testing.assert_allclose(varied.variances(), expected_var, rtol=1e-6)
+            norm, shape = histograms.norm_shape_split(nominal, varied)
+            assert norm == pytest.approx(factor, rel=1e-6)
+            np.testing.assert_allclose(shape.values(), nominal.values(), rtol=1e-6)
+            assert shape_chi2(nominal, varied)[0] == pytest.approx(0.0, abs=1e-9)
+        up = filled.variation(region, "single_top", "lepton_sf", "up")
+        down = filled.variation(region, "single_top", "lepton_sf", "down")
+        assert histograms.is_normalization_only(nominal, up, down)
+
+
+def test_missing_branch_raises_key_error_naming_it(tmp_path):
+    arrays = toydata.generate_sample("single_top", 2000)
+    del arrays["weight_lepsf_up"]
+    path = toydata.write_ntuple(tmp_path / "single_top.root", arrays)
+    with pytest.raises(KeyError, match="weight_lepsf_up"):
+        histograms.fill_sample("single_top", path=path)
+    events = selection.read_events("single_top", selection.SELECTION_BRANCHES)
+    with pytest.raises(KeyError, match="weight, weight_lepsf"):
+        histograms.fill_sample("single_top", events)
+
+
+def test_empty_selection_names_sample_and_region(single_top_events):
+    soft_leptons = ak.with_field(single_top_events, single_top_events.lep_pt * 0 + 10.0, "lep_pt")
+    with pytest.raises(ValueError, match="sample 'single_top'.*region '4j1b'"):
+        histograms.fill_sample("single_top", soft_leptons)
+
+
+def test_alternative_sample_fills_the_ttbar_variation():
+    filled = histograms.fill_sample("ttbar_generator")
+    assert sorted(filled) == ["4j1b_ttbar_generator_up", "4j2b_ttbar_generator_up"]
+
+
+# --- the full set ------------------------------------------------------------------------------
+
+
+def test_build_templates_gives_every_expected_histogram(templates):
+    assert list(templates) == histograms.expected_names()
+    for name, h in templates.items():
+        region = selection.get_region(name.split("_")[0])
+        np.testing.assert_allclose(h.axes[0].edges, region.edges)
+        assert h.axes[0].label == region.label
+        assert h.storage_type is hist.storage.Weight
+
+
+def test_jes_up_and_down_bracket_the_nominal_yield(templates):
+    # higher jet pT: more jets above 30 GeV, more selected events (and the reverse)
+    for region in selection.REGIONS:
+        for sample in histograms.MODEL_SAMPLES:
+            up = templates.variation(region, sample, "jes", "up").values().sum()
+            down = templates.variation(region, sample, "jes", "down").values().sum()
+            nominal = templates.nominal(region, sample).values().sum()
+            assert down < nominal < up
+
+
+def test_alternative_ttbar_is_normalised_to_the_same_cross_section(templates):
+    # same σ·ε·L, different generator: yields agree up to acceptance changes of a few per cent
+    for region in selection.REGIONS:
+        nominal = templates.nominal(region, "ttbar").values().sum()
+        for name in ("generator", "hadronizer"):
+            up = templates.variation(region, "ttbar", name, "up").values().sum()
+            assert up / nominal == pytest.approx(1.0, abs=0.1)
+
+
+def test_symmetrized_down_is_two_nominal_minus_up(templates):
+    for name in ("jer", "generator", "hadronizer"):
+        for region in selection.REGIONS:
+            nominal = templates.nominal(region, "ttbar")
+            up = templates.variation(region, "ttbar", name, "up")
+            down = templates.variation(region, "ttbar", name, "down")
+            expected = np.maximum(2 * nominal.values() - up.values(), 0.0)
+            np.testing.assert_allclose(down.values(), expected)
+
+
+def test_symmetrize_mirrors_and_clips_at_zero():
+    nominal, up = make_hist([10.0, 20.0, 5.0]), make_hist([12.0, 18.0, 11.0])
+    down = symmetrize(nominal, up)
+    np.testing.assert_allclose(down.values(), [8.0, 22.0, 0.0])  # 2·5 − 11 < 0 → 0
+    np.testing.assert_allclose(down.variances(), up.variances())
+    with pytest.raises(ValueError, match="binning"):
+        symmetrize(nominal, make_hist([1.0, 2.0], edges=(0.0, 1.0, 2.0)))
+
+
+def test_weight_variations_keep_the_nominal_selection(templates):
+    # a weight changes no observable: a bin empty in the nominal stays empty in the variation
+    for region in selection.REGIONS:
+        nominal = templates.nominal(region, "wjets").values()
+        for name in ("lepton_sf", "scale_muR", "btag", "mistag"):
+            for d in ("up", "down"):
+                varied = templates.variation(region, "wjets", name, d).values()
+                np.testing.assert_array_equal(varied == 0, nominal == 0)
+
+
+# --- the file ----------------------------------------------------------------------------------
+
+
+def test_written_file_contains_exactly_the_expected_histograms(templates, tmp_path):
+    path = histograms.build_histograms(tmp_path / "out")
+    assert path == tmp_path / "out" / histograms.HISTOGRAM_FILE
+    with uproot.open(path) as f:
+        assert sorted(f.keys(cycle=False)) == sorted(histograms.expected_names())
+        assert {f[k].classname for k in f.keys(cycle=False)} == {"TH1D"}
+    back = histograms.read_histograms(path)
+    assert list(back) == list(templates)  # rebuilt from scratch: same names, same order
+    for name in ("4j2b_ttbar", "4j1b_wjets_jes_up", "4j2b_ttbar_generator_down", "4j1b_data"):
+        np.testing.assert_allclose(back[name].values(), templates[name].values())
+        np.testing.assert_allclose(back[name].variances(), templates[name].variances())
+    assert not list(path.parent.glob("*.tmp"))
+
+
+def test_cabinetry_finds_every_template_it_needs(templates, tmp_path):
+    cabinetry = pytest.importorskip("cabinetry")
+    path = histograms.write_histograms(templates, tmp_path / "histograms.root")
+    systematics = [
+        {"Name": s.name, "Type": "NormPlusShape", "Samples": list(s.samples),
+         "Up": {"VariationPath": s.variation_path("up")},
+         "Down": {"VariationPath": s.variation_path("down")}}
+        for s in SYSTEMATICS.values()
+    ]  # fmt: skip
+    config = {
+        "General": {"Measurement": "ttbar", "POI": "mu", "HistogramFolder": str(tmp_path / "h"),
+                    "InputPath": f"{path}:{histograms.INPUT_PATH}", "VariationPath": ""},
+        "Regions": [{"Name": r, "RegionPath": r} for r in selection.REGIONS],
+        "Samples": [{"Name": "Data", "SamplePath": "data", "Data": True}]
+        + [{"Name": s, "SamplePath": s} for s in histograms.MODEL_SAMPLES],
+        "Systematics": systematics,
+        "NormFactors": [{"Name": "mu", "Samples": "ttbar", "Nominal": 1, "Bounds": [0, 5]}],
+    }  # fmt: skip
+    assert cabinetry.configuration.validate(config)
+    cabinetry.templates.collect(config)  # raises if a histogram is missing from the file
+    collected = list((tmp_path / "h").glob("*.npz"))
+    assert len(collected) == len(histograms.expected_names())
+
+
+def test_failed_write_keeps_the_previous_file(tmp_path):
+    path = histograms.write_histograms({"a": make_hist([1.0, 2.0, 3.0])}, tmp_path / "h.root")
+    before = path.read_bytes()
+    with pytest.raises(Exception):  # noqa: B017 - uproot refuses to write a non-histogram
+        histograms.write_histograms({"a": make_hist([4.0, 5.0, 6.0]), "b": object()}, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.root"]
+
+
+def test_read_histograms_names_the_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="build_histograms"):
+        histograms.read_histograms(tmp_path / "nothing.root")
+
+
+# --- normalization, shape and MC statistics ----------------------------------------------------
+
+
+def test_norm_shape_split_by_hand():
+    nominal, varied = make_hist([10.0, 30.0, 60.0]), make_hist([12.0, 36.0, 72.0])
+    norm, shape = histograms.norm_shape_split(nominal, varied)
+    assert norm == pytest.approx(1.2)
+    np.testing.assert_allclose(shape.values(), [10.0, 30.0, 60.0])
+    with pytest.raises(ValueError, match="empty"):
+        histograms.norm_shape_split(make_hist([0.0, 0.0, 0.0]), make_hist([1.0, 1.0, 1.0]))
+
+
+def test_shape_chi2_by_hand():
+    edges = (0.0, 1.0, 2.0)
+    nominal = make_hist([100.0, 100.0], edges=edges)
+    tilted = make_hist([110.0, 90.0], edges=edges)
+    # shapes 0.5/0.5 vs 0.55/0.45, σ² = 100/200² per bin: χ² = 2 × 0.05²/0.0025 = 2, ndf = 1
+    assert shape_chi2(nominal, tilted) == pytest.approx((2.0, 1))
+    # independent events: the variation's own variance (110/200², 90/200²) adds
+    expected = 0.05**2 / (0.0025 + 110 / 200**2) + 0.05**2 / (0.0025 + 90 / 200**2)
+    assert shape_chi2(nominal, tilted, independent=True)[0] == pytest.approx(expected)
+    # a bin that is empty in the nominal but filled in the variation is a shape change
+    empty_bin, filled_bin = make_hist([10.0, 0.0], edges=edges), make_hist([10.0, 5.0], edges=edges)
+    assert shape_chi2(empty_bin, filled_bin)[0] == np.inf
+
+
+def test_is_normalization_only_separates_scale_from_tilt():
+    nominal = make_hist([1000.0, 1000.0, 1000.0])
+    assert histograms.is_normalization_only(nominal, nominal * 1.05, nominal * 0.95)
+    # a ±10 % tilt with 1000 events per bin (3 % precision) is a clear shape effect
+    assert not histograms.is_normalization_only(nominal, make_hist([1100.0, 1000.0, 900.0]))
+
+
+def test_mc_stat_helpers_by_hand():
+    h = hist.Hist(hist.axis.Regular(2, 0.0, 2.0), storage=hist.storage.Weight())
+    h.fill(np.full(100, 0.5), weight=0.5)  # 100 events of weight 0.5 in bin 0, bin 1 empty
+    rel = histograms.relative_stat_uncertainty(h)
+    assert rel[0] == pytest.approx(0.1)  # 1/√100
+    assert np.isnan(rel[1])
+    np.testing.assert_allclose(histograms.effective_entries(h), [100.0, 0.0])
+
+
+def test_staterror_uncertainty_matches_pyhf():
+    pyhf = pytest.importorskip("pyhf")
+    a = make_hist([100.0, 50.0, 0.0], [100.0, 400.0, 0.0])
+    b = make_hist([300.0, 0.0, 0.0], [900.0, 0.0, 0.0])
+    expected = [np.sqrt(1000.0) / 400.0, 20.0 / 50.0, 0.0]  # √Σvar / Σn; empty bin: 0
+    np.testing.assert_allclose(histograms.staterror_uncertainty([a, b]), expected)
+    spec = {"channels": [{"name": "ch", "samples": [
+        {"name": n, "data": h.values().tolist(),
+         "modifiers": [{"name": "staterror_ch", "type": "staterror",
+                        "data": np.sqrt(h.variances()).tolist()}]}
+        for n, h in [("a", a), ("b", b)]]}]}  # fmt: skip
+    parameters = pyhf.Model(spec, poi_name=None).config.param_set("staterror_ch")
+    np.testing.assert_allclose(parameters.sigmas[:2], expected[:2])
+    assert parameters.suggested_fixed == [False, False, True]  # no MC at all: γ fixed
+
+
+def test_variation_summary_of_ttbar(templates):
+    table = histograms.variation_summary(templates, "ttbar", "4j1b")
+    assert list(table.index) == [n for n, s in SYSTEMATICS.items() if "ttbar" in s.samples]
+    # lepton SF uncertainty of 1–2 %, the same for every event of a lepton flavour: normalization
+    assert 1.01 < table.loc["lepton_sf", "up"] < 1.02
+    assert table.loc["lepton_sf", "normalization only"]
+    # JES moves every jet pT and hence H_T itself: a shape effect
+    assert not table.loc["jes", "normalization only"]
+    # mirrored templates: the down effect is minus the up effect
+    for name in ("jer", "generator", "hadronizer"):
+        up, down = table.loc[name, "up"], table.loc[name, "down"]
+        assert up - 1 == pytest.approx(1 - down, rel=1e-6)
+
+
+# --- plots (statlesson.histplots) ---------------------------------------------------------------
+
+
+@pytest.fixture()
+def plt_agg():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from statlesson import plotting
+
+    plotting.use_style()
+    yield plt
+    plt.close("all")
+
+
+def test_figure_layout_helpers(plt_agg):
+    from statlesson import histplots, plotting
+
+    width = plt_agg.rcParams["figure.figsize"][0]
+    assert histplots.figure_width(1) == width
+    assert histplots.figure_width(2) == pytest.approx(1.6 * width)  # 60 % more per extra panel
+    plotting.presentation_mode()  # larger fonts: wider multi-panel figures
+    assert histplots.figure_width(2) > 1.6 * plt_agg.rcParams["figure.figsize"][0]
+    plotting.presentation_mode(False)
+    pairs = histplots.ratio_axes(2)
+    assert len(pairs) == 2 and pairs[0][0].figure is pairs[1][1].figure
+    assert pairs[0][0].figure.get_size_inches()[0] == pytest.approx(1.6 * width)
+    axes = histplots.panels(3)
+    assert len(axes) == 3 and axes[0].figure is axes[2].figure
+    assert histplots.events_label(histograms.new_histogram("4j2b")) == "Events / 40 GeV"
+    assert histplots.events_label(make_hist([1.0, 2.0, 3.0])) == "Events / bin"  # no GeV axis
+    with pytest.raises(ValueError, match="at least one column"):
+        histplots.ratio_axes(0)
+
+
+def test_plot_stack_draws_mc_band_and_data_ratio(plt_agg):
+    from statlesson import histplots
+
+    mc = {"wjets": make_hist([10.0, 20.0, 0.0]), "ttbar": make_hist([30.0, 60.0, 0.0])}
+    data = make_hist([44.0, 77.0, 0.0])
+    main, ratio = histplots.plot_stack(mc, data)
+    labels = main.get_legend_handles_labels()[1]
+    assert {"W+jets", r"$t\bar{t}$", "MC stat. unc.", "Pseudo-data"} <= set(labels)
+    # data / MC points only in bins with MC: 44/40 and 77/80; the empty third bin is skipped
+    points = [c for c in ratio.containers][0].lines[0].get_ydata()
+    np.testing.assert_allclose(points, [44.0 / 40.0, 77.0 / 80.0])
+    with pytest.raises(ValueError, match="binning"):
+        histplots.plot_stack(mc, make_hist([1.0, 2.0], edges=(0.0, 1.0, 2.0)))
+
+
+def test_plot_stat_uncertainty_and_ratios(plt_agg):
+    from statlesson import histplots
+
+    ax = histplots.plot_stat_uncertainty({"ttbar": make_hist([100.0, 25.0, 0.0])})
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "Relative MC stat. uncertainty"
+    nominal = make_hist([10.0, 20.0, 0.0])
+    ax = histplots.plot_ratios(nominal, {"up": make_hist([11.0, 22.0, 1.0])})
+    assert ax.get_ylabel() == "Variation / nominal"
+    assert "up" in ax.get_legend_handles_labels()[1]
+
+
+def test_plot_templates_one_column_per_region(plt_agg, templates):
+    from statlesson import histplots
+
+    pairs = histplots.plot_templates(templates, "ttbar", "generator", ratio_range=(0.8, 1.2))
+    assert len(pairs) == len(selection.REGIONS)
+    main, ratio = pairs[0]
+    assert main.get_legend().get_texts()[-1].get_text() == "Generator down (mirrored)"
+    assert ratio.get_ylim() == (0.8, 1.2)
+    texts = " ".join(t.get_text() for t in main.texts)
+    assert "Simulation" in texts and "4j1b" in texts
+    with pytest.raises(KeyError, match="does not apply"):
+        histplots.plot_templates(templates, "wjets", "generator")
+
+
+def test_signal_theory_variations_keep_the_inclusive_cross_section():
+    """For tt̄, μR up changes the inclusive cross section by a few percent (generator sums), but the
+    templates only keep its effect on the acceptance: the ratio of the region yield changes to the
+    inclusive change is removed, while a background keeps the full effect."""
+    from statlesson import selection
+
+    sums = selection.read_generator_sums("ttbar")
+    inclusive = sums["sumw_weight_muR_up"] / sums["n_generated"]
+    assert inclusive < 0.99  # the raw weights lower the inclusive cross section
+    ttbar = histograms.fill_sample("ttbar")
+    for region in ("4j1b", "4j2b"):
+        nominal = ttbar.nominal(region, "ttbar").values().sum()
+        up = ttbar.variation(region, "ttbar", "scale_muR", "up").values().sum()
+        # the acceptance effect is much smaller than the inclusive one
+        assert abs(up / nominal - 1) < 0.5 * abs(inclusive - 1)
+    wjets = histograms.fill_sample("wjets")
+    nominal = wjets.nominal("4j1b", "wjets").values().sum()
+    up = wjets.variation("4j1b", "wjets", "scale_muR", "up").values().sum()
+    assert up / nominal < 0.97  # backgrounds keep the full scale uncertainty of their prediction
