@@ -49,6 +49,13 @@ def test_config_covers_every_modelled_systematic_with_the_right_size(config):
         assert entry["Down"].get("Symmetrize", False) == syst.symmetrized, syst.name
 
 
+def test_config_binning_matches_the_analysis_regions(config):
+    from statlesson import selection
+
+    for region in config["Regions"]:
+        np.testing.assert_allclose(region["Binning"], selection.get_region(region["Name"]).edges)
+
+
 def test_config_paths_point_into_the_working_folder(config, workdir):
     assert config["General"]["InputPath"].startswith(str(workdir / "histograms.root:"))
     assert config["General"]["HistogramFolder"].startswith(str(workdir))

@@ -42,3 +42,15 @@ def test_plot_variation_returns_main_and_ratio_axes_and_checks_binning():
     plt.close(main.figure)
     with pytest.raises(ValueError, match="binning"):
         plotting.plot_variation(nominal, make([1, 2, 3, 4], n=4), label="bad")
+
+
+def test_xsec_comparison_draws_one_row_per_value_and_rejects_negative_errors():
+    import pytest
+
+    refs = {"theory": (832.0, 40.0, 45.0), "CMS": (888.0, 33.0, 35.0)}
+    ax = plotting.plot_xsec_comparison((890.0, 50.0, 50.0), refs)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["CMS", "theory", "This lesson (pseudo-data)"]
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="positive"):
+        plotting.plot_xsec_comparison((890.0, -5.0, 5.0), refs)

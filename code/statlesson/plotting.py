@@ -6,6 +6,8 @@ Plot helpers take ``ax=None`` (a new figure is made) and return the axes; they n
 
 from __future__ import annotations
 
+import logging
+
 import hist
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -15,7 +17,7 @@ from matplotlib.axes import Axes
 
 from .samples import LUMI_DATA_PB
 
-__all__ = ["cms_label", "plot_variation", "presentation_mode", "use_style"]
+__all__ = ["cms_label", "plot_xsec_comparison", "plot_variation", "presentation_mode", "use_style"]
 
 #: Normal notebook reading: the CMS style with a slightly smaller base font for 10 x 7.5 in figures.
 _READING_RC = {"font.size": 20.0, "figure.figsize": (10.0, 7.5), "figure.dpi": 72}
@@ -28,6 +30,9 @@ def use_style(*, presentation: bool = False) -> None:
     """Apply mplhep's CMS style for reading (or with the larger presentation fonts)."""
     plt.style.use(mplhep.style.CMS)
     mpl.rcParams.update(_READING_RC)
+    # cabinetry's axis labels use \left( \right); the CMS style's font has no glyph for the big
+    # parentheses, matplotlib falls back to the normal ones and logs a warning for each: silence it.
+    logging.getLogger("matplotlib.mathtext").setLevel(logging.ERROR)
     if presentation:
         mpl.rcParams.update(_PRESENTATION_RC)
 
@@ -118,3 +123,33 @@ def plot_variation(
     ratio.set_xlabel(nominal.axes[0].label)
     main.set_xlabel("")
     return main, ratio
+
+
+def plot_xsec_comparison(
+    measured: tuple[float, float, float],
+    references: dict[str, tuple[float, float, float]],
+    *,
+    label: str = "This lesson (pseudo-data)",
+    ax: Axes | None = None,
+) -> Axes:
+    """Compare cross sections (pb) as points with asymmetric error bars, one row each.
+
+    ``measured`` and each reference are ``(central, +uncertainty, −uncertainty)``, uncertainties
+    positive. The measurement is drawn at the top. Returns the axes.
+    """
+    ax = ax if ax is not None else plt.subplots(figsize=(10, 4.5))[1]
+    rows = [(label, measured, "black", "o")] + [
+        (name, values, color, "s")
+        for (name, values), color in zip(references.items(), ["#5790fc", "#e42536", "#964a8b"])
+    ]
+    for y, (name, (value, up, down), color, marker) in enumerate(reversed(rows)):
+        if up < 0 or down < 0:
+            raise ValueError(f"{name}: uncertainties must be positive, got +{up} -{down}")
+        ax.errorbar([value], [y], xerr=[[down], [up]], fmt=marker, color=color, capsize=6,
+                    markersize=10, linewidth=2)  # fmt: skip
+        ax.text(value, y + 0.2, f"{value:.0f} +{up:.0f} −{down:.0f} pb", ha="center",
+                va="bottom", fontsize="x-small", color=color)  # fmt: skip
+    ax.set_yticks(range(len(rows)), [name for name, *_ in reversed(rows)])
+    ax.set_ylim(-0.6, len(rows) - 0.2)
+    ax.set_xlabel(r"$\sigma(t\bar{t})$ at $\sqrt{s} = 13$ TeV [pb]")
+    return ax

@@ -17,6 +17,7 @@ __all__ = [
     "LUMI_2015_PB",
     "LUMI_DATA_PB",
     "LUMI_REL_UNCERTAINTY",
+    "REFERENCE_XSEC_PB",
     "SAMPLES",
     "SIGMA_TTBAR_PB",
     "Sample",
@@ -45,6 +46,14 @@ LUMI_REL_UNCERTAINTY: float = 0.023
 
 #: σ(tt̄) at 13 TeV, NNLO+NNLL (Top++ 2.0), m_t = 172.5 GeV, in pb.
 SIGMA_TTBAR_PB: float = 831.76
+
+#: Published values of σ(tt̄) at 13 TeV to compare with, in pb: (central, +total, −total, label).
+#: Theory: Top++ 2.0 NNLO+NNLL, scale +19.77 −29.20 and PDF+α_s ± 35.06 pb, added in quadrature.
+#: CMS lepton+jets 2015 (CMS-TOP-16-006, arXiv:1701.06228): 888 ± 2 (stat) +26 −28 (syst) ± 20 (lumi).
+REFERENCE_XSEC_PB: dict[str, tuple[float, float, float]] = {
+    "NNLO+NNLL prediction": (831.76, (19.77**2 + 35.06**2) ** 0.5, (29.20**2 + 35.06**2) ** 0.5),
+    "CMS ℓ+jets, 2015 data": (888.0, (2**2 + 26**2 + 20**2) ** 0.5, (2**2 + 28**2 + 20**2) ** 0.5),
+}
 
 #: Branching fraction of tt̄ → (e or μ) ν b + q q̄' b, counting only direct W → eν, μν decays:
 #: 2 × BR(W → eν or μν) × BR(W → hadrons) = 2 × (2 × 0.1086) × 0.6741 (PDG). τ decays are not generated.
@@ -144,7 +153,7 @@ SAMPLES: dict[str, Sample] = {
         Sample(
             name="wjets",
             label=r"W+jets",
-            color="#f89c20",
+            color="#964a8b",
             # W → eν plus W → μν, NNLO (FEWZ): 2 × 20508.9 pb. The toy generates only W + ≥ 4 partons;
             # filter_eff is the toy's assumed fraction of such events, tuned so that W+jets is a
             # background of about 10 % in 4j1b, as in CMS lepton+jets selections with b tags.

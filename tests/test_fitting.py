@@ -1,0 +1,159 @@
+"""The fit of the full model: closure, recovery of the injected truth, coverage on toys, and the
+fast interpretation helpers against exact computations."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import cabinetry
+import numpy as np
+import pyhf
+import pytest
+
+from statlesson import fitting, histograms, model, samples
+
+POI = "mu_ttbar"
+
+
+@pytest.fixture(scope="module")
+def likelihood(tmp_path_factory):
+    model.route_logging_to_stdout(logging.ERROR)
+    folder = tmp_path_factory.mktemp("fit")
+    histograms.build_histograms(folder)
+    workspace = model.build_workspace(model.load_config(model.CONFIG_FILE, folder))
+    return cabinetry.model_utils.model_and_data(workspace)
+
+
+@pytest.fixture(scope="module")
+def fit_results(likelihood):
+    pdf, data = likelihood
+    return cabinetry.fit.fit(pdf, data)
+
+
+def test_asimov_closure(likelihood):
+    pdf, _ = likelihood
+    asimov = cabinetry.model_utils.asimov_data(pdf)
+    result = cabinetry.fit.fit(pdf, asimov, tolerance=1e-4)
+    expected = np.asarray(pdf.config.suggested_init())  # mu = 1, NPs 0, gammas 1
+    np.testing.assert_allclose(result.bestfit, expected, atol=1e-3)
+
+
+def test_pseudodata_fit_recovers_injected_signal_strength(likelihood, fit_results):
+    truth = json.loads((samples.DATA_DIR / "truth.json").read_text())
+    i = fit_results.labels.index(POI)
+    pull = (fit_results.bestfit[i] - truth["mu_ttbar"]) / fit_results.uncertainty[i]
+    assert abs(pull) < 2
+
+
+@pytest.mark.slow
+def test_toy_study_pulls_have_unit_width_and_no_bias(likelihood):
+    """Sample pseudo-experiments from the model at the injected truth and fit each one.
+
+    The pull uses the uncertainty of the fit to the Asimov data set at the truth (the toys fluctuate
+    around it; the per-toy Hessian would cost a second per toy). 300 toys: the standard error of the
+    mean pull is 0.06 and of the width 0.04, so the checks below are 2.5σ and 3.75σ wide.
+    """
+    pdf, _ = likelihood
+    truth = json.loads((samples.DATA_DIR / "truth.json").read_text())["mu_ttbar"]
+    pars = np.asarray(pdf.config.suggested_init())
+    pars[pdf.config.poi_index] = truth
+    sigma = cabinetry.fit.fit(pdf, pdf.expected_data(pars).tolist(), init_pars=pars.tolist())
+    sigma = sigma.uncertainty[pdf.config.poi_index]
+    np.random.seed(20151103)  # pyhf's numpy backend samples with numpy's global generator
+    toys = pdf.make_pdf(pyhf.tensorlib.astensor(pars)).sample((300,))
+    pyhf.set_backend("numpy", pyhf.optimize.minuit_optimizer(strategy=0, tolerance=0.01))
+    pulls = []
+    for toy in toys:
+        bestfit = pyhf.infer.mle.fit(toy.tolist(), pdf, init_pars=pars.tolist())
+        pulls.append((bestfit[pdf.config.poi_index] - truth) / sigma)
+    pulls = np.asarray(pulls)
+    assert abs(pulls.mean()) < 0.15
+    assert 0.85 < pulls.std(ddof=1) < 1.15
+
+
+def test_covariance_impacts_agree_with_refits(likelihood, fit_results):
+    pdf, data = likelihood
+    approx = fitting.covariance_impacts(fit_results, POI)
+    top = approx.labels[:2]
+    exact = fitting.refit_impacts(pdf, data, fit_results, top, POI)
+    np.testing.assert_allclose(approx.postfit_up[:2], exact.postfit_up, rtol=0.15, atol=1e-3)
+    np.testing.assert_allclose(approx.postfit_down[:2], exact.postfit_down, rtol=0.15, atol=1e-3)
+    # ranked by size, and every nuisance parameter except MC statistics is ranked
+    assert np.all(np.diff(np.abs(approx.postfit_up)) <= 1e-12)
+    assert set(approx.labels) == set(fitting.nuisance_parameters(fit_results, POI))
+
+
+def test_grouped_impact_matches_a_fit_with_the_group_fixed(likelihood, fit_results):
+    pdf, data = likelihood
+    i = fit_results.labels.index(POI)
+    impact = fitting.grouped_impacts(fit_results, POI, {"jets": ("jes", "jer")})["jets"]
+    fix = [label in ("jes", "jer") for label in fit_results.labels]
+    refit = cabinetry.fit.fit(pdf, data, init_pars=fit_results.bestfit.tolist(), fix_pars=fix)
+    expected = np.sqrt(fit_results.uncertainty[i] ** 2 - refit.uncertainty[i] ** 2)
+    assert impact == pytest.approx(expected, rel=0.1)
+
+
+def test_stat_only_uncertainty_matches_a_fit_with_every_np_fixed(likelihood, fit_results):
+    pdf, data = likelihood
+    i = fit_results.labels.index(POI)
+    fix = [label != POI for label in fit_results.labels]
+    refit = cabinetry.fit.fit(pdf, data, init_pars=fit_results.bestfit.tolist(), fix_pars=fix)
+    assert fitting.stat_only_uncertainty(fit_results, POI) == pytest.approx(
+        refit.uncertainty[i], rel=0.05
+    )
+
+
+def test_profile_scan_is_zero_at_best_fit_and_parabolic_nearby(likelihood, fit_results):
+    pdf, data = likelihood
+    i = fit_results.labels.index(POI)
+    mu, sigma = fit_results.bestfit[i], fit_results.uncertainty[i]
+    scan = fitting.profile_scan(pdf, data, fit_results, POI, [mu - sigma, mu, mu + sigma])
+    np.testing.assert_allclose(scan.delta_nlls, [1.0, 0.0, 1.0], atol=0.15)
+    with pytest.raises(ValueError, match="bounds"):
+        fitting.profile_scan(pdf, data, fit_results, POI, [-1.0])
+
+
+def test_observed_limit_of_a_large_signal_is_one_sided_gaussian(likelihood, fit_results):
+    # With a signal far above the background CLb ≈ 1, so CLs ≈ CLs+b and the 95 % CL limit sits
+    # where the profile likelihood rises by 1.645²: μ̂ + 1.645 σ for a Gaussian likelihood.
+    pdf, data = likelihood
+    i = fit_results.labels.index(POI)
+    mu, sigma = fit_results.bestfit[i], fit_results.uncertainty[i]
+    scan = fitting.profile_scan(pdf, data, fit_results, POI, np.linspace(mu, mu + 3 * sigma, 7))
+    bkg = np.asarray(pdf.config.suggested_init())
+    bkg[pdf.config.poi_index] = 0.0
+    sigma_bkg = cabinetry.fit.fit(pdf, pdf.expected_data(bkg).tolist(), init_pars=bkg.tolist())
+    limit = fitting.asymptotic_cls(scan, sigma_bkg.uncertainty[i])
+    # where the scan reaches q = 1.645² (one-sided 95 %), interpolated in sqrt(q)
+    crossing = np.interp(1.645, np.sqrt(scan.delta_nlls), scan.parameter_values)
+    assert limit.observed_limit == pytest.approx(crossing, rel=2e-3)
+    # and close to the Gaussian value (the likelihood is slightly wider above the minimum)
+    assert limit.observed_limit == pytest.approx(mu + 1.645 * sigma, abs=0.25 * sigma)
+    # expected limits without signal: ordered bands, median 1.96 σ_A
+    assert limit.expected_limit[0] < limit.expected_limit[2] < limit.expected_limit[4]
+    assert limit.expected_limit[2] == pytest.approx(1.96 * sigma_bkg.uncertainty[i], rel=1e-3)
+
+
+def test_asymptotic_cls_needs_a_bracketing_scan():
+    scan = cabinetry.fit.ScanResults(POI, 1.0, 0.05, np.array([1.0, 1.01]), np.array([0.0, 0.04]))
+    with pytest.raises(ValueError, match="bracket"):
+        fitting.asymptotic_cls(scan, 0.05)
+    with pytest.raises(ValueError, match="positive"):
+        fitting.asymptotic_cls(scan, 0.0)
+
+
+def test_expected_limit_formula_for_a_gaussian_measurement():
+    # median expected limit with sigma_A = 1: Phi^-1(1 - 0.05 * 0.5) = 1.96
+    scan = cabinetry.fit.ScanResults(POI, 0.0, 1.0, np.linspace(0, 5, 51), np.linspace(0, 5, 51) ** 2)
+    limit = fitting.asymptotic_cls(scan, 1.0)
+    assert limit.expected_limit[2] == pytest.approx(1.96, abs=1e-3)
+    # observed = expected when the data sit exactly at the background expectation
+    assert limit.observed_limit == pytest.approx(1.96, abs=0.02)
+
+
+def test_unknown_parameter_names_are_reported(fit_results):
+    with pytest.raises(KeyError, match="no parameter 'jesx'"):
+        fitting.conditional_init(fit_results, "jesx", 0.0)
+    with pytest.raises(KeyError, match="no parameter 'pdf'"):
+        fitting.grouped_impacts(fit_results, POI, {"x": ("pdf",)})
