@@ -1,6 +1,7 @@
 # Systematics and Statistics lesson
 #   make book   create .venv, install everything, build the site into _build/html
 #   make test   same install, then unit tests + nbval over every notebook + strict book build
+#               + the built site checked in headless Chromium (tests/test_site.py)
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -8,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: all install book test data bench serve mathjax clean
+.PHONY: all install book test site-check browser data bench serve mathjax clean
 
 all: book
 
@@ -28,8 +29,31 @@ book: install
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "Site built: _build/html/index.html"
 
-test: install
+test: install browser
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+# Build the site, then check every page in headless Chromium (math, images, console, local links);
+# screenshots go to _build/screenshots/. `make test` runs the same check after its own build.
+site-check: book browser
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest tests/test_site.py
+
+# Headless Chromium and its driver for the browser check (Debian packages chromium, chromium-driver).
+# Installed with apt-get when missing and possible (root or password-less sudo); otherwise the
+# browser check is skipped with a message saying what to install.
+CHROMIUM := /usr/bin/chromium
+CHROMEDRIVER := /usr/bin/chromedriver
+browser:
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else sudo=none; fi; \
+	if [ "$$sudo" = none ] || ! command -v apt-get >/dev/null; then \
+	  echo "warning: $(CHROMIUM) or $(CHROMEDRIVER) is missing and cannot be installed here (needs apt-get"; \
+	  echo "         as root); the browser check will be skipped. Install the Debian packages chromium and"; \
+	  echo "         chromium-driver to run it."; exit 0; fi; \
+	echo "Installing chromium and chromium-driver for the browser check (apt-get)"; \
+	$$sudo apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver >/dev/null \
+	|| echo "warning: installing chromium failed; the browser check will be skipped"
 
 data: install
 	$(BIN)/python -m statlesson.toydata --out data

@@ -37,6 +37,7 @@ __all__ = [
     "grouped_impacts",
     "nuisance_parameters",
     "profile_scan",
+    "refit",
     "refit_impacts",
     "stat_only_uncertainty",
     "without",
@@ -155,12 +156,13 @@ def covariance_impacts(
     )
 
 
-def _fixed_fit(model: pyhf.pdf.Model, data: Sequence[float], init: np.ndarray,
-               fixed: Sequence[int]) -> tuple[np.ndarray, float]:  # fmt: skip
-    """Minimize −2 ln L with the parameters in ``fixed`` held at their ``init`` values.
+def refit(model: pyhf.pdf.Model, data: Sequence[float], init: Sequence[float],
+          fixed: Sequence[int] = ()) -> tuple[np.ndarray, float]:  # fmt: skip
+    """Minimize −2 ln L from ``init``, holding the parameters with indices ``fixed`` at their
+    ``init`` values; returns ``(best-fit parameters, −2 ln L at the minimum)``.
 
-    Uses the fast MINUIT settings; if MINUIT does not declare the minimum valid, the fit is
-    repeated with the default, more careful strategy.
+    Uses fast MINUIT settings (no uncertainties); if MINUIT does not declare the minimum valid, the
+    fit is repeated with the default, more careful strategy. Raises ``RuntimeError`` if both fail.
     """
     fix = list(model.config.suggested_fixed())
     for k in fixed:
@@ -202,7 +204,7 @@ def refit_impacts(
         j = _index(fit_results, name)
         best, sigma = fit_results.bestfit[j], fit_results.uncertainty[j]
         for shifts, value in ((up, best + sigma), (down, best - sigma)):
-            pars, _ = _fixed_fit(model, data, conditional_init(fit_results, name, value), [j])
+            pars, _ = refit(model, data, conditional_init(fit_results, name, value), [j])
             shifts.append(pars[i] - fit_results.bestfit[i])
     idx = [_index(fit_results, n) for n in names]
     nan = np.full(len(names), np.nan)
@@ -268,7 +270,7 @@ def profile_scan(
         raise ValueError(f"scan values must lie within the bounds of {poi_name}: [{lo}, {hi}]")
     delta = []
     for value in values:
-        _, twice_nll = _fixed_fit(model, data, conditional_init(fit_results, poi_name, value), [i])
+        _, twice_nll = refit(model, data, conditional_init(fit_results, poi_name, value), [i])
         delta.append(twice_nll - fit_results.best_twice_nll)
     return ScanResults(
         name=poi_name,
