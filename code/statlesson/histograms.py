@@ -33,8 +33,6 @@ bins, which the statistical model does not use.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +46,7 @@ import uproot
 from scipy.special import chdtrc
 
 from . import selection, variations
+from .fileio import atomic_output
 from .samples import LUMI_DATA_PB, get_sample
 from .selection import REGIONS, get_region
 
@@ -494,18 +493,9 @@ def write_histograms(hists: Mapping[str, hist.Hist], path: str | Path) -> Path:
     file where a good one was. Histograms become ``TH1D`` with their sums of squared weights.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".root.tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with uproot.recreate(tmp) as f:
-            for name, h in hists.items():
-                f[name] = h
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_output(path, ".root.tmp") as tmp, uproot.recreate(tmp) as f:
+        for name, h in hists.items():
+            f[name] = h
     return path
 
 

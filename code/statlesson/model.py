@@ -13,9 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,8 @@ import numpy as np
 import pandas as pd
 import pyhf
 import yaml
+
+from .fileio import atomic_output
 
 __all__ = [
     "CONFIG_FILE",
@@ -299,15 +299,8 @@ def validate_workspace(workspace: dict[str, Any]) -> list[Problem]:
 def save_workspace(workspace: dict[str, Any], path: str | Path) -> Path:
     """Write the workspace as JSON, atomically (a failed write never replaces a good file)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".json.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(workspace, f, indent=2, sort_keys=True)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_output(path, ".json.tmp") as tmp, open(tmp, "w") as f:
+        json.dump(workspace, f, indent=2, sort_keys=True)
     return path
 
 

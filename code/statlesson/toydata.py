@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +34,7 @@ import numpy as np
 import uproot
 from scipy.special import ndtri
 
+from .fileio import atomic_output
 from .samples import LUMI_DATA_PB, LUMI_FRACTION, LUMI_2015_PB, SAMPLES, get_sample
 
 __all__ = [
@@ -614,20 +613,14 @@ def write_ntuple(
     leaves a partial file where a good one was.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".root.tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with uproot.recreate(tmp, compression=uproot.ZLIB(6)) as f:
-            tree = f.mktree(TREE_NAME, {k: _branch_type(v) for k, v in arrays.items()})
-            tree.extend(arrays)
-            if runs is not None:
-                f.mktree(RUNS_TREE, {k: v.dtype for k, v in runs.items()}).extend(runs)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with (
+        atomic_output(path, ".root.tmp") as tmp,
+        uproot.recreate(tmp, compression=uproot.ZLIB(6)) as f,
+    ):
+        tree = f.mktree(TREE_NAME, {k: _branch_type(v) for k, v in arrays.items()})
+        tree.extend(arrays)
+        if runs is not None:
+            f.mktree(RUNS_TREE, {k: v.dtype for k, v in runs.items()}).extend(runs)
     return path
 
 
