@@ -71,10 +71,15 @@ def _index(fit_results: FitResults, name: str) -> int:
 
 
 def _indices(fit_results: FitResults, names: Iterable[str]) -> list[int]:
-    """Indices of the parameters whose label is ``name`` or ``name[i]`` (staterror bins)."""
+    """Indices of the parameters called ``name``, or whose name is ``name_...`` (so ``"staterror"``
+    selects every bin of ``staterror_4j1b`` and ``staterror_4j2b``)."""
     out = []
     for name in names:
-        matches = [i for i, lab in enumerate(fit_results.labels) if lab.split("[")[0].startswith(name)]
+        matches = [
+            i
+            for i, lab in enumerate(fit_results.labels)
+            if (base := lab.split("[")[0]) == name or base.startswith(f"{name}_")
+        ]
         if not matches:
             raise KeyError(
                 f"no parameter '{name}' in the fit results; parameters: "

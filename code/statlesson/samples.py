@@ -47,7 +47,7 @@ LUMI_REL_UNCERTAINTY: float = 0.023
 #: σ(tt̄) at 13 TeV, NNLO+NNLL (Top++ 2.0), m_t = 172.5 GeV, in pb.
 SIGMA_TTBAR_PB: float = 831.76
 
-#: Published values of σ(tt̄) at 13 TeV to compare with, in pb: (central, +total, −total, label).
+#: Published values of σ(tt̄) at 13 TeV to compare with, by label, in pb: (central, +total, −total).
 #: Theory: Top++ 2.0 NNLO+NNLL, scale +19.77 −29.20 and PDF+α_s ± 35.06 pb, added in quadrature.
 #: CMS lepton+jets 2015 (CMS-TOP-16-006, arXiv:1701.06228): 888 ± 2 (stat) +26 −28 (syst) ± 20 (lumi).
 REFERENCE_XSEC_PB: dict[str, tuple[float, float, float]] = {
