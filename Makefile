@@ -58,8 +58,11 @@ browser:
 data: install
 	$(BIN)/python -m statlesson.toydata --out data
 
+# Benchmarks (tests/bench.py): histogram filling vs. a bare read, and every notebook from a cold
+# kernel with its budgets. Options, e.g.: make bench BENCH_ARGS="--only notebooks --strict"
+BENCH_ARGS ?=
 bench: install
-	$(BIN)/python tests/bench.py
+	$(BIN)/python tests/bench.py $(BENCH_ARGS)
 
 serve: book
 	$(BIN)/python -m http.server --directory _build/html 8000 --bind 127.0.0.1

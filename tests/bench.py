@@ -1,18 +1,38 @@
-"""Benchmark: fill every template histogram vs. a bare uproot read of the same branches.
+"""Benchmarks of the lesson: ``make bench`` (or ``.venv/bin/python tests/bench.py``) runs every section.
 
-Run with ``make bench`` (or ``.venv/bin/python tests/bench.py``). Both timings are taken in the same
-run, best of ``--repeat`` after one warm-up (so the files are in the page cache for both). The
-throughput counts, for every file, its events times the number of templates filled from them
-(nominal and each computed variation; symmetrized templates are not filled from events).
-Target: at least 400k event·variations per second on one core.
+Sections (the registry ``SECTIONS`` below, run in this order):
+
+``histograms``
+    Fill every template histogram vs. a bare uproot read of the same branches. Both timings are
+    taken in the same run, best of ``--repeat`` after one warm-up (so the files are in the page cache
+    for both). The throughput counts, for every file, its events times the number of templates filled
+    from them (nominal and each computed variation; symmetrized templates are not filled from
+    events). Target: at least 400k event·variations per second on one core.
+``notebooks``
+    Execute every notebook of ``_toc.yml`` from a cold kernel, one at a time (``tests/bench_notebooks.py``):
+    per-notebook wall time, the slowest cells, total book time and peak kernel RSS. Budgets: no
+    cell over 5 s, whole book within 90 s on 2 cores, peak RSS within 1 GiB.
+
+Options: ``--only SECTION ...`` runs only those sections; ``--notebooks PATTERN ...`` selects
+notebooks (glob on name or path, or a substring of the name, e.g. ``03``); ``--top N`` slowest cells
+listed (default 5); ``--repeat`` is for the histogram section; ``--json PATH`` writes every number as
+JSON; ``--strict`` exits 1 when a budget or target is missed (by default they are only reported as
+PASS/OVER). A failing notebook always exits 1. With make: ``make bench BENCH_ARGS="--only notebooks"``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
 
 import uproot
+
+import bench_notebooks
 
 from statlesson import histograms
 from statlesson.samples import data_path
@@ -48,11 +68,12 @@ def best_time(func, repeat: int) -> float:
     return min(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="timed repetitions (best is kept)")
-    args = parser.parse_args()
+def add_histogram_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("histograms")
+    group.add_argument("--repeat", type=int, default=3, help="timed repetitions (best is kept)")
 
+
+def run_histograms(args: argparse.Namespace) -> dict[str, Any]:
     n_events = bare_read()  # warm-up: page cache, imports
     histograms.build_templates()
     t_read = best_time(bare_read, args.repeat)
@@ -66,7 +87,81 @@ def main() -> None:
     print(f"ratio fill / read:                     {t_fill / t_read:6.1f}")
     print(f"throughput: {work:,} event·variations in {t_fill:.3f} s = {rate:,.0f} per s "
           f"({'meets' if rate >= TARGET_PER_S else 'BELOW'} the target of {TARGET_PER_S:,} per s)")
+    return {
+        "files": len(histograms.INPUT_SAMPLES),
+        "events": n_events,
+        "histograms": len(histograms.expected_names()),
+        "repeat": args.repeat,
+        "read_s": t_read,
+        "fill_s": t_fill,
+        "ratio_fill_read": t_fill / t_read,
+        "event_variations": work,
+        "rate_per_s": rate,
+        "target_per_s": TARGET_PER_S,
+        "over_budget": [] if rate >= TARGET_PER_S else
+        [f"throughput {rate:,.0f} per s below the target of {TARGET_PER_S:,} per s"],
+        "errors": [],
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Registry of sections. A section adds its options to the shared parser and runs with the parsed
+# arguments; it prints its own report and returns its numbers as a JSON-serializable dict, with
+# "over_budget" (budgets/targets missed: fatal only with --strict) and "errors" (always fatal), both
+# lists of messages. To add a section (e.g. Dask vs. single-process histogram filling), write
+# run_xxx(args) -> dict (and add_xxx_arguments(parser) if it has options) and append it here.
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    title: str
+    run: Callable[[argparse.Namespace], dict[str, Any]]
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+SECTIONS: list[Section] = [
+    Section("histograms", "fill every template histogram vs. a bare uproot read",
+            run_histograms, add_histogram_arguments),
+    Section("notebooks", "every notebook of the book from a cold kernel",
+            bench_notebooks.run, bench_notebooks.add_arguments),
+]
+
+
+def main() -> int:
+    names = [section.name for section in SECTIONS]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=names, metavar="SECTION",
+                        help=f"run only these sections ({', '.join(names)}); default: all")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 if a budget or target is missed (default: report only)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write every number as JSON")
+    for section in SECTIONS:
+        if section.add_arguments is not None:
+            section.add_arguments(parser)
+    args = parser.parse_args()
+
+    selected = [s for s in SECTIONS if not args.only or s.name in args.only]
+    report: dict[str, Any] = {}
+    for i, section in enumerate(selected):
+        if len(selected) > 1:
+            print(("\n" if i else "") + f"== {section.name}: {section.title} ==", flush=True)
+        report[section.name] = section.run(args)
+
+    over = [f"{name}: {msg}" for name, r in report.items() for msg in r.get("over_budget", [])]
+    errors = [f"{name}: {msg}" for name, r in report.items() for msg in r.get("errors", [])]
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if len(selected) > 1 and (over or errors):
+        print()
+        for msg in errors:
+            print(f"ERROR  {msg}")
+        for msg in over:
+            print(f"OVER   {msg}")
+    if errors:
+        return 1
+    return 1 if args.strict and over else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

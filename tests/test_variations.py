@@ -42,7 +42,8 @@ def test_jer_with_unit_scale_factor_changes_nothing(ttbar):
 
 
 def test_jer_keeps_jets_at_their_generator_pt():
-    events = ak.Array({"jet_pt": [[50.0, 80.0]], "jet_genpt": [[50.0, 70.0]], "jet_eta": [[0.0, 0.0]]})
+    events = ak.Array({"jet_pt": [[50.0, 80.0]], "jet_genpt": [[50.0, 70.0]], "jet_eta": [[0.0, 0.0]],
+                       "jet_phi": [[0.0, 1.0]]})
     smeared = jer_smear(events, 1.2)
     assert smeared[0, 0] == 50.0  # pT = pT_gen stays put for any scale factor
     assert smeared[0, 1] == pytest.approx(70.0 + 1.2 * 10.0)  # the residual is stretched by s
@@ -60,6 +61,26 @@ def test_jer_widens_response_by_scale_factor(ttbar):
         return np.diff(np.percentile(r, [16, 84]))[0] / 2
 
     assert width(wider) / width(response) == pytest.approx(s, rel=0.02)
+
+
+def test_jet_random_numbers_are_standard_normal_and_independent_of_chunking(ttbar):
+    noise = variations.jet_random_normal(ttbar, 42)
+    flat = ak.to_numpy(ak.flatten(noise))
+    assert abs(flat.mean()) < 5 / np.sqrt(len(flat)) and flat.std() == pytest.approx(1, abs=0.01)
+    # the same jets processed as two chunks get the same numbers
+    half = len(ttbar) // 2
+    chunks = [variations.jet_random_normal(ttbar[sl], 42) for sl in (slice(None, half), slice(half, None))]
+    assert ak.all(ak.concatenate(chunks) == noise)
+    # another seed gives other, uncorrelated numbers
+    other = ak.to_numpy(ak.flatten(variations.jet_random_normal(ttbar, 43)))
+    assert abs(np.corrcoef(flat, other)[0, 1]) < 0.02
+
+
+def test_jer_smearing_does_not_depend_on_chunking(ttbar):
+    half = len(ttbar) // 2
+    whole = jer_smear(ttbar, 1.1)
+    chunks = ak.concatenate([jer_smear(ttbar[:half], 1.1), jer_smear(ttbar[half:], 1.1)])
+    assert ak.all(chunks == whole)
 
 
 def test_jer_is_reproducible_and_rejects_bad_input(ttbar):

@@ -161,14 +161,46 @@ def covariance_impacts(
     )
 
 
+def _check_data(model: pyhf.pdf.Model, data: Sequence[float]) -> None:
+    """Raise ``ValueError`` if ``data`` is not the model's observed counts followed by its auxdata."""
+    n_main, n_aux = model.config.nmaindata, model.config.nauxdata
+    n = np.size(data)
+    if np.ndim(data) != 1 or n != n_main + n_aux:
+        raise ValueError(
+            f"data must hold the model's {n_main} observed counts followed by its {n_aux} auxiliary "
+            f"data ({n_main + n_aux} numbers), got {n}; take both from "
+            "cabinetry.model_utils.model_and_data(workspace)"
+        )
+
+
+def _check_fit_results(model: pyhf.pdf.Model, fit_results: FitResults) -> None:
+    """Raise ``ValueError`` if ``fit_results`` do not have the parameters of ``model``."""
+    if len(fit_results.labels) != model.config.npars:
+        raise ValueError(
+            f"the fit results have {len(fit_results.labels)} parameters but the model has "
+            f"{model.config.npars}; pass the results of a fit of this model"
+        )
+
+
 def refit(model: pyhf.pdf.Model, data: Sequence[float], init: Sequence[float],
           fixed: Sequence[int] = ()) -> tuple[np.ndarray, float]:  # fmt: skip
     """Minimize −2 ln L from ``init``, holding the parameters with indices ``fixed`` at their
     ``init`` values; returns ``(best-fit parameters, −2 ln L at the minimum)``.
 
     Uses fast MINUIT settings (no uncertainties); if MINUIT does not declare the minimum valid, the
-    fit is repeated with the default, more careful strategy. Raises ``RuntimeError`` if both fail.
+    fit is repeated with the default, more careful strategy. Raises ``RuntimeError`` if both fail,
+    and ``ValueError`` if ``data``, ``init`` or ``fixed`` do not fit the model.
     """
+    _check_data(model, data)
+    npars = model.config.npars
+    if np.ndim(init) != 1 or np.size(init) != npars:
+        raise ValueError(
+            f"init must hold one value per model parameter ({npars}), got {np.size(init)}; "
+            "start from model.config.suggested_init() or a fit result's bestfit"
+        )
+    bad = [k for k in fixed if not 0 <= k < npars]
+    if bad:
+        raise ValueError(f"fixed parameter indices {bad} are out of range: the model has {npars}")
     fix = list(model.config.suggested_fixed())
     for k in fixed:
         fix[k] = True
@@ -202,8 +234,12 @@ def refit_impacts(
 
     Each fit starts at :func:`conditional_init`. Pre-fit impacts are not computed (NaN).
     """
+    _check_fit_results(model, fit_results)
+    _check_data(model, data)
     i = _index(fit_results, poi_name)
     names = list(names)
+    for name in names:
+        _index(fit_results, name)  # every name is checked before the first (slow) fit
     up, down = [], []
     for name in names:
         j = _index(fit_results, name)
@@ -268,6 +304,8 @@ def profile_scan(
     Each fit starts at the covariance prediction for that POI value. Returns cabinetry's
     ``ScanResults`` (for ``cabinetry.visualize.scan``).
     """
+    _check_fit_results(model, fit_results)
+    _check_data(model, data)
     i = _index(fit_results, poi_name)
     values = np.asarray(poi_values, dtype=float)
     lo, hi = model.config.suggested_bounds()[i]

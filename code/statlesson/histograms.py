@@ -33,7 +33,7 @@ bins, which the statistical model does not use.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -46,7 +46,7 @@ import uproot
 from scipy.special import chdtrc
 
 from . import selection, variations
-from .fileio import atomic_output
+from .fileio import atomic_output, open_root
 from .samples import LUMI_DATA_PB, get_sample
 from .selection import REGIONS, get_region
 
@@ -66,6 +66,7 @@ __all__ = [
     "Templates",
     "build_histograms",
     "build_templates",
+    "complete_templates",
     "computed_variations",
     "effective_entries",
     "expected_names",
@@ -82,6 +83,7 @@ __all__ = [
     "shape_chi2",
     "staterror_uncertainty",
     "symmetrize",
+    "variation_arrays",
     "variation_summary",
     "write_histograms",
 ]
@@ -383,6 +385,51 @@ def _shifted_pt(events: ak.Array, systematic: str, direction: str) -> ak.Array:
     raise KeyError(f"no jet-momentum shift defined for '{systematic}'; valid: jes, jer")
 
 
+def variation_arrays(
+    sample: str,
+    events: ak.Array,
+    *,
+    generator_sums: Mapping[str, float] | None = None,
+    lumi_pb: float = LUMI_DATA_PB,
+) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]]:
+    """What each histogram of ``sample`` is filled with: the physics of :func:`fill_sample`.
+
+    Yields ``(histogram name, region, mask, values, weights)`` for every variation of
+    :func:`computed_variations` and both regions: ``mask`` selects the events of the region (one
+    entry per event), ``values`` is the observable (GeV) and ``weights`` the event weight of the
+    selected events. It works on any number of events, including none, so it can run on a whole file
+    or on one chunk of it (episode 6). For the signal, ``generator_sums`` (the ``runs`` tree,
+    :func:`statlesson.selection.read_generator_sums`) is needed to keep the inclusive cross section
+    of the :data:`SIGNAL_NORMALIZED` variations fixed.
+    """
+    role = _role(sample)
+    missing = [b for b in required_branches(sample) if b not in events.fields]
+    if missing:
+        raise KeyError(f"branch(es) {', '.join(missing)} needed for sample '{sample}' are missing")
+    if sample == SIGNAL and generator_sums is None:
+        raise ValueError(
+            f"the signal '{sample}' needs its generator-level sums: pass "
+            f"generator_sums=selection.read_generator_sums('{sample}')"
+        )
+    target = "ttbar" if role == "alternative" else sample
+    w_nominal = selection.nominal_weight(events, sample, lumi_pb)
+    nominal_obs = region_observables(events)
+    for name, direction in computed_variations(sample):
+        kind = None if name is None else SYSTEMATICS[name].kind
+        obs, weights = nominal_obs, w_nominal
+        if kind == "weight":
+            weights = w_nominal * _weight_factor(events, name, direction)
+            if sample == SIGNAL and name in SIGNAL_NORMALIZED:
+                branch = variations.WEIGHT_BRANCHES[name][0 if direction == "up" else 1]
+                weights = weights * generator_sums["n_generated"] / generator_sums[f"sumw_{branch}"]
+        elif kind == "shift":
+            obs = region_observables(events, _shifted_pt(events, name, direction))
+        for region, (mask, values) in obs.items():
+            mask = ak.to_numpy(mask)
+            yield (histogram_name(region, target, name, direction), region, mask,
+                   ak.to_numpy(values), weights[mask])  # fmt: skip
+
+
 def fill_sample(
     sample: str,
     events: ak.Array | None = None,
@@ -401,44 +448,26 @@ def fill_sample(
     inclusive cross section fixed (divided by their generator-level effect). Raises ``ValueError``
     naming sample and region if no event is selected.
     """
-    role = _role(sample)
+    _role(sample)
     if events is None:
         events = selection.read_events(
             sample, required_branches(sample), data_dir=data_dir, path=path
         )
-    else:
-        missing = [b for b in required_branches(sample) if b not in events.fields]
-        if missing:
-            raise KeyError(
-                f"branch(es) {', '.join(missing)} needed for sample '{sample}' are missing"
-            )
-    target = "ttbar" if role == "alternative" else sample
-    w_nominal = selection.nominal_weight(events, sample, lumi_pb)
     sums = None
     if sample == SIGNAL:
         sums = selection.read_generator_sums(sample, data_dir=data_dir, path=path)
-    nominal_obs = region_observables(events)
-    for region, (mask, _) in nominal_obs.items():
+    out = Templates()
+    for name, region, mask, values, weights in variation_arrays(
+        sample, events, generator_sums=sums, lumi_pb=lumi_pb
+    ):
         if not mask.any():
             raise ValueError(
                 f"no event of sample '{sample}' passes the selection of region '{region}' "
                 f"({len(events)} events read): cannot build its templates"
             )
-    out = Templates()
-    for name, direction in computed_variations(sample):
-        kind = None if name is None else SYSTEMATICS[name].kind
-        obs, weights = nominal_obs, w_nominal
-        if kind == "weight":
-            weights = w_nominal * _weight_factor(events, name, direction)
-            if sums is not None and name in SIGNAL_NORMALIZED:
-                branch = variations.WEIGHT_BRANCHES[name][0 if direction == "up" else 1]
-                weights = weights * sums["n_generated"] / sums[f"sumw_{branch}"]
-        elif kind == "shift":
-            obs = region_observables(events, _shifted_pt(events, name, direction))
-        for region, (mask, values) in obs.items():
-            h = new_histogram(region)
-            h.fill(values, weight=weights[mask])
-            out[histogram_name(region, target, name, direction)] = h
+        h = new_histogram(region)
+        h.fill(values, weight=weights)
+        out[name] = h
     return out
 
 
@@ -475,6 +504,16 @@ def build_templates(
     filled = Templates()
     for sample in INPUT_SAMPLES:
         filled.update(fill_sample(sample, data_dir=data_dir, lumi_pb=lumi_pb))
+    return complete_templates(filled)
+
+
+def complete_templates(filled: Mapping[str, hist.Hist]) -> Templates:
+    """Add the symmetrized ``down`` templates to the filled ones and order them as in the file.
+
+    ``filled`` holds every histogram of :func:`computed_variations` of every input sample (however
+    they were filled); a missing one raises ``KeyError`` naming it.
+    """
+    filled = Templates(filled)
     for syst in SYSTEMATICS.values():
         if syst.symmetrized:
             for region in REGIONS:
@@ -500,14 +539,23 @@ def write_histograms(hists: Mapping[str, hist.Hist], path: str | Path) -> Path:
 
 
 def read_histograms(path: str | Path) -> Templates:
-    """Read every histogram of a histograms file back as ``hist.Hist`` (name → histogram)."""
+    """Read every histogram of a histograms file back as ``hist.Hist`` (name → histogram).
+
+    Raises ``FileNotFoundError`` for a missing file, ``OSError`` for a file that is not ROOT, and
+    ``ValueError`` for a ROOT file holding something other than histograms (an ntuple, say).
+    """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"histograms file not found: {path}; create it with build_histograms()"
-        )
-    with uproot.open(path) as f:
-        return Templates((key, f[key].to_hist()) for key in f.keys(cycle=False))
+    with open_root(path, what="histograms file", fix="; create it with build_histograms()") as f:
+        keys = f.keys(cycle=False)
+        other = [key for key in keys if not hasattr(f[key], "to_hist")]
+        if other:
+            raise ValueError(
+                f"{path} is not a histograms file: "
+                + ", ".join(f"{key} is a {f[key].classname}" for key in other)
+                + "; read ntuples with statlesson.selection.read_events, or rebuild the "
+                "histograms with build_histograms()"
+            )
+        return Templates((key, f[key].to_hist()) for key in keys)
 
 
 def build_histograms(

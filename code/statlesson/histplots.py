@@ -146,9 +146,18 @@ def plot_stat_uncertainty(
     Keys are sample names (colour and label from :data:`statlesson.samples.SAMPLES`). The combined
     curve is the width of pyhf's ``staterror`` constraint in each bin. The y axis is logarithmic.
     Bins without simulated events (uncertainty undefined) are left blank. Returns the axes.
+    Raises ``ValueError`` if ``hists`` is empty or the histograms have different binnings.
     """
-    ax = ax if ax is not None else plt.subplots()[1]
+    if not hists:
+        raise ValueError("nothing to plot: give at least one simulated template")
     edges = next(iter(hists.values())).axes[0].edges
+    for name, h in hists.items():
+        if not np.array_equal(h.axes[0].edges, edges):
+            raise ValueError(
+                f"{name}: binning differs from that of the first histogram; "
+                "compare templates of one region"
+            )
+    ax = ax if ax is not None else plt.subplots()[1]
     for name, h in hists.items():
         s = get_sample(name)
         ax.stairs(relative_stat_uncertainty(h), edges, color=s.color, label=s.label, linewidth=2)

@@ -87,12 +87,20 @@ def plot_variation(
     All histograms must share binning; the ratio is variation / nominal, with the nominal's
     statistical uncertainty as a grey band around 1. ``normalize`` scales every histogram to unit
     area, to compare shapes only. Returns the (main, ratio) axes so callers can add to them.
+    Raises ``ValueError`` for different binnings, or an empty histogram with ``normalize``.
     """
     hists = [h for h in (nominal, up, down) if h is not None]
     edges = nominal.axes[0].edges
     for h in hists[1:]:
         if not np.array_equal(h.axes[0].edges, edges):
             raise ValueError(f"{label}: variation binning differs from the nominal binning")
+    if normalize:
+        for h, which in zip(hists, ("nominal", "up", "down"), strict=False):
+            if not _values(h).sum() > 0:
+                raise ValueError(
+                    f"{label}: the {which} histogram is empty and cannot be normalized to unit "
+                    "area; plot it with normalize=False"
+                )
     if axes is None:
         fig, axes = plt.subplots(
             2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05}
@@ -137,6 +145,11 @@ def plot_xsec_comparison(
     ``measured`` and each reference are ``(central, +uncertainty, −uncertainty)``, uncertainties
     positive. The measurement is drawn at the top. Returns the axes.
     """
+    for name, values in [(label, measured), *references.items()]:
+        if len(values) != 3:
+            raise ValueError(
+                f"{name}: give (central, +uncertainty, -uncertainty) in pb, got {tuple(values)}"
+            )
     ax = ax if ax is not None else plt.subplots(figsize=(10, 4.5))[1]
     rows = [(label, measured, "black", "o")] + [
         (name, values, color, "s")

@@ -22,6 +22,7 @@ import awkward as ak
 import numpy as np
 import uproot
 
+from .fileio import open_root
 from .samples import LUMI_DATA_PB, data_path, get_sample
 from .toydata import BTAG_MEDIUM, RUNS_TREE, TREE_NAME
 
@@ -32,6 +33,7 @@ __all__ = [
     "LEP_PT_MIN",
     "REGIONS",
     "Region",
+    "check_ntuple",
     "get_region",
     "ht",
     "m_bjj",
@@ -81,6 +83,18 @@ REGIONS: dict[str, Region] = {
 }  # fmt: skip
 
 
+def _require(events: ak.Array, fields: tuple[str, ...] | list[str], what: str) -> None:
+    """Raise ``KeyError`` naming the branches ``what`` needs that ``events`` lack, and the fix."""
+    present = set(getattr(events, "fields", None) or ())
+    missing = [f for f in fields if f not in present]
+    if missing:
+        raise KeyError(
+            f"{what} needs branch(es) {', '.join(missing)}, which these events do not have "
+            f"(they have: {', '.join(sorted(present)) or 'none'}); read them with "
+            f"read_events(sample, [...])"
+        )
+
+
 def get_region(name: str) -> Region:
     """Return the :class:`Region` called ``name``; ``KeyError`` lists the valid names otherwise."""
     try:
@@ -98,14 +112,31 @@ def read_events(
 ) -> ak.Array:
     """Read ``branches`` of sample ``sample`` from its ntuple (all branches if None).
 
-    ``path`` overrides the file location. Raises ``FileNotFoundError`` for a missing file (saying how
-    to regenerate it), ``KeyError`` for a file without the ``events`` tree or a missing branch (listing
-    what is there).
+    ``path`` overrides the file location. Raises ``FileNotFoundError`` for a missing file and
+    ``OSError`` for a file that is not a ROOT file (both saying how to regenerate it), ``KeyError``
+    for a file without the ``events`` tree or a missing branch (listing what is there).
+    """
+    file_path = check_ntuple(sample, branches, data_dir=data_dir, path=path)
+    with uproot.open(file_path) as f:
+        tree = f[TREE_NAME]
+        if branches is not None:
+            return tree.arrays(list(branches))
+        return tree.arrays(filter_name="/^(?!njet$).*/")
+
+
+def check_ntuple(
+    sample: str,
+    branches: list[str] | tuple[str, ...] | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    path: str | Path | None = None,
+) -> Path:
+    """Check that ``sample``'s ntuple exists and has the ``events`` tree and ``branches``; return its path.
+
+    Raises the errors described in :func:`read_events`, before any event is read.
     """
     file_path = Path(path) if path is not None else data_path(sample, data_dir)
-    if not file_path.is_file():
-        raise FileNotFoundError(f"ntuple not found: {file_path}; run `make data` to regenerate it")
-    with uproot.open(file_path) as f:
+    with open_root(file_path, what="ntuple", fix="; run `make data` to regenerate it") as f:
         if TREE_NAME not in f:
             raise KeyError(
                 f"file {file_path} has no TTree '{TREE_NAME}'; it contains: "
@@ -119,8 +150,7 @@ def read_events(
                     f"branch(es) {', '.join(missing)} not found in {file_path} (sample '{sample}'); "
                     f"available: {', '.join(k for k in tree.keys() if not k.startswith('n'))}"
                 )
-            return tree.arrays(list(branches))
-        return tree.arrays(filter_name="/^(?!njet$).*/")
+    return file_path
 
 
 def read_generator_sums(
@@ -129,12 +159,17 @@ def read_generator_sums(
     """Generator-level sums of a simulated sample: ``n_generated`` and ``sumw_<weight>`` per weight.
 
     They are sums over all generated events, before the skim (the ``runs`` tree); ``path``
-    overrides the file location. Raises ``KeyError`` for data, which has no generator information.
+    overrides the file location. Raises ``KeyError`` for data, which has no generator information,
+    and ``FileNotFoundError``/``OSError`` for a missing or unreadable file.
     """
     path = Path(path) if path is not None else data_path(sample, data_dir)
-    with uproot.open(path) as f:
+    with open_root(path, what="ntuple", fix="; run `make data` to regenerate it") as f:
         if RUNS_TREE not in f:
-            raise KeyError(f"{path} has no '{RUNS_TREE}' tree (is '{sample}' data?)")
+            raise KeyError(
+                f"{path} has no '{RUNS_TREE}' tree (is '{sample}' data?); only simulated ntuples "
+                f"have generator sums; it contains: "
+                f"{', '.join(k.split(';')[0] for k in f.keys()) or 'nothing'}"
+            )
         arrays = f[RUNS_TREE].arrays(library="np")
     return {name: float(values[0]) for name, values in arrays.items()}
 
@@ -144,12 +179,18 @@ def select_jets(events: ak.Array, jet_pt: ak.Array | None = None) -> ak.Array:
 
     ``jet_pt`` (GeV) replaces ``events.jet_pt``, e.g. for a jet-energy-scale variation.
     """
+    _require(events, ("jet_eta",) if jet_pt is not None else ("jet_pt", "jet_eta"), "jet selection")
     pt = events.jet_pt if jet_pt is None else jet_pt
     return (pt > JET_PT_MIN) & (abs(events.jet_eta) < JET_ETA_MAX)
 
 
 def region_masks(events: ak.Array, jet_pt: ak.Array | None = None) -> dict[str, np.ndarray]:
-    """Event masks of the two regions (numpy booleans), with the lepton and jet requirements."""
+    """Event masks of the two regions (numpy booleans), with the lepton and jet requirements.
+
+    Raises ``KeyError`` naming the branches of :data:`SELECTION_BRANCHES` the events lack.
+    """
+    needed = [b for b in SELECTION_BRANCHES if b not in ("jet_phi", "jet_mass")]
+    _require(events, needed if jet_pt is None else [b for b in needed if b != "jet_pt"], "selection")
     jets = select_jets(events, jet_pt)
     n_jets = ak.to_numpy(ak.sum(jets, axis=1))
     n_b = ak.to_numpy(ak.sum(jets & (events.jet_btag > BTAG_MEDIUM), axis=1))
@@ -170,6 +211,7 @@ def m_bjj(events: ak.Array, jet_mask: ak.Array, jet_pt: ak.Array | None = None) 
     four-momenta are built with explicit px, py, pz, E arithmetic, which is several times faster than
     going through a vector library for this one quantity.
     """
+    _require(events, ("jet_pt", "jet_eta", "jet_phi", "jet_mass", "jet_btag"), "m_bjj")
     pt = (events.jet_pt if jet_pt is None else jet_pt)[jet_mask]
     eta, phi = events.jet_eta[jet_mask], events.jet_phi[jet_mask]
     # scale the mass with the pT so that a pT variation scales the whole four-vector
@@ -193,7 +235,10 @@ def m_bjj(events: ak.Array, jet_mask: ak.Array, jet_pt: ak.Array | None = None) 
 def observable(
     events: ak.Array, region: str, jet_pt: ak.Array | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(mask, values)``: events in ``region`` and their observable (GeV) for those events."""
+    """Return ``(mask, values)``: events in ``region`` and their observable (GeV) for those events.
+
+    Raises ``KeyError`` for an unknown region (listing the valid ones) or missing branches.
+    """
     reg = get_region(region)
     mask = region_masks(events, jet_pt)[reg.name]
     selected = events[mask]
@@ -207,8 +252,13 @@ def observable(
 
 
 def nominal_weight(events: ak.Array, sample: str, lumi_pb: float = LUMI_DATA_PB) -> np.ndarray:
-    """Nominal per-event weight: generator weight × lepton scale factor × σ·ε·L/N (ones for data)."""
+    """Nominal per-event weight: generator weight × lepton scale factor × σ·ε·L/N (ones for data).
+
+    Raises ``KeyError`` for an unknown sample, or simulated events without ``weight`` and
+    ``weight_lepsf``.
+    """
     s = get_sample(sample)
     if s.is_data:
         return np.ones(len(events))
+    _require(events, ("weight", "weight_lepsf"), f"the nominal weight of sample '{sample}'")
     return ak.to_numpy(events.weight * events.weight_lepsf) * s.lumi_weight(lumi_pb)

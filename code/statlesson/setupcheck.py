@@ -5,8 +5,7 @@ from __future__ import annotations
 from importlib import metadata
 from pathlib import Path
 
-import uproot
-
+from .fileio import open_root
 from .samples import SAMPLES, data_path
 from .toydata import TREE_NAME
 
@@ -38,12 +37,18 @@ def versions(packages: tuple[str, ...] = STACK) -> dict[str, str]:
 def inventory(data_dir: str | Path | None = None) -> list[dict]:
     """Open every bundled ntuple and describe it: file, tree class, number of events, size in MB.
 
-    Raises ``FileNotFoundError`` (naming the file and ``make data``) if a file is missing.
+    Raises ``FileNotFoundError`` (naming the file and ``make data``) if a file is missing, ``OSError``
+    if a file is not a ROOT file and ``KeyError`` if it has no ``events`` tree (both naming the file
+    and ``make data``).
     """
     rows = []
+    fix = "; run `make data` to regenerate the bundled ntuples"
     for name in SAMPLES:
         path = data_path(name, data_dir)
-        with uproot.open(path) as f:
+        with open_root(path, what="ntuple", fix=fix) as f:
+            if TREE_NAME not in f:
+                contents = ", ".join(k.split(";")[0] for k in f.keys()) or "nothing"
+                raise KeyError(f"{path} has no TTree '{TREE_NAME}' (it contains: {contents}){fix}")
             tree = f[TREE_NAME]
             rows.append(
                 {

@@ -557,7 +557,9 @@ def _rng(*key: int) -> np.random.Generator:
 def generate_sample(name: str, n_generated: int | None = None) -> dict[str, ak.Array]:
     """Generate the skimmed events of simulated sample ``name`` (deterministic for a given n).
 
-    ``n_generated`` defaults to the sample's ``n_generated`` (events before the skim).
+    ``n_generated`` defaults to the sample's ``n_generated`` (events before the skim). Raises
+    ``KeyError`` for an unknown sample and ``ValueError`` for data or an ``n_generated`` that is not
+    a positive number of events.
     """
     sample = get_sample(name)
     if sample.is_data:
@@ -565,10 +567,16 @@ def generate_sample(name: str, n_generated: int | None = None) -> dict[str, ak.A
     return _generate_with_sums(name, n_generated)[0]
 
 
+def _check_n_generated(n: object) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"n_generated must be a positive number of events, got {n!r}")
+    return int(n)
+
+
 def _generate_with_sums(name: str, n_generated: int | None = None):
     """Skimmed arrays plus the generator sums: ``n_generated`` and ``sumw_<weight>`` (all events)."""
     sample = get_sample(name)
-    n = n_generated if n_generated is not None else sample.n_generated
+    n = _check_n_generated(n_generated if n_generated is not None else sample.n_generated)
     cfg = CONFIGS[name]
     reco, weights, keep = _generate(_rng(_SAMPLE_INDEX[name]), cfg, n)
     sums = {"n_generated": np.array([n], dtype=np.int64)}
@@ -584,8 +592,24 @@ def generate_pseudodata(truth: dict | None = None) -> dict[str, ak.Array]:
     σ · ε_filter · L (× μ for tt̄); events then go through the same detector simulation as the
     simulated samples, with independent random numbers, and are kept with the probability given by the
     lepton scale factor (data efficiency = simulated efficiency × scale factor).
+
+    ``truth`` (default :data:`TRUTH`) needs the keys ``processes``, ``lumi_pb`` and ``mu_ttbar``;
+    start a modified one from ``dict(TRUTH, mu_ttbar=...)``. A missing key or an unknown process
+    raises ``KeyError`` naming it.
     """
     truth = TRUTH if truth is None else truth
+    missing = [k for k in ("processes", "lumi_pb", "mu_ttbar") if k not in truth]
+    if missing:
+        raise KeyError(
+            f"truth lacks {', '.join(missing)}; start from the default, e.g. "
+            "dict(toydata.TRUTH, mu_ttbar=1.0)"
+        )
+    unknown = [p for p in truth["processes"] if p not in CONFIGS]
+    if unknown:
+        raise KeyError(
+            f"truth['processes'] has unknown process(es) {', '.join(map(str, unknown))}; "
+            f"valid: {', '.join(CONFIGS)}"
+        )
     parts = []
     for i, name in enumerate(truth["processes"]):
         sample = get_sample(name)
@@ -633,10 +657,13 @@ def _branch_type(values):
 def write_all(out: str | Path, samples: Iterable[str] | None = None) -> dict[str, int]:
     """Generate and write every sample (and ``truth.json``) into folder ``out``.
 
-    Returns the number of stored (skimmed) events per sample.
+    Returns the number of stored (skimmed) events per sample. Every name is checked before anything
+    is generated (``KeyError`` listing the valid samples), and each file is written atomically.
     """
     out = Path(out)
     names = list(samples) if samples is not None else list(SAMPLES)
+    for name in names:
+        get_sample(name)
     counts = {}
     for name in names:
         sample = get_sample(name)
@@ -648,7 +675,8 @@ def write_all(out: str | Path, samples: Iterable[str] | None = None) -> dict[str
         counts[name] = len(arrays["met_pt"])
     if "data" in names:
         truth = dict(TRUTH, n_events=counts["data"])
-        (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
+        with atomic_output(out / "truth.json", ".json.tmp") as tmp:
+            tmp.write_text(json.dumps(truth, indent=2) + "\n")
     return counts
 
 

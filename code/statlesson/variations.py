@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import awkward as ak
 import numpy as np
+from scipy.special import ndtri
 
 from .samples import LUMI_REL_UNCERTAINTY
-from .selection import select_jets
+from .selection import _require, select_jets
 from .toydata import BTAG_MEDIUM, btag_efficiency, jet_resolution
 
 __all__ = [
@@ -30,12 +31,14 @@ __all__ = [
     "BTAG_SF_UNCERTAINTY",
     "JER_SF",
     "JER_SF_UNCERTAINTY",
+    "JET_KEY_BRANCHES",
     "NORMALIZATION",
     "WEIGHT_BRANCHES",
     "btag_weight",
     "jer_smear",
     "jes_shift",
     "jes_uncertainty",
+    "jet_random_normal",
     "weight_ratio",
 ]
 
@@ -105,7 +108,46 @@ def jes_uncertainty(pt_gev: ak.Array | np.ndarray, eta: ak.Array | np.ndarray):
 def jes_shift(events: ak.Array, direction: str) -> ak.Array:
     """Jet pT (GeV) with the jet energy scale shifted by ±1σ: pT · (1 ± δ(pT, η))."""
     sign = _direction(direction)
+    _require(events, ("jet_pt", "jet_eta"), "the jet energy scale shift")
     return events.jet_pt * (1.0 + sign * jes_uncertainty(events.jet_pt, events.jet_eta))
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finalizer: a well-mixed 64-bit hash of each element (wraps modulo 2^64)."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+#: Jet branches whose values key the random number of each jet (:func:`jet_random_normal`).
+JET_KEY_BRANCHES: tuple[str, ...] = ("jet_pt", "jet_eta", "jet_phi", "jet_genpt")
+
+
+def jet_random_normal(events: ak.Array, seed: int) -> ak.Array:
+    """One standard-normal random number per jet, fixed by ``seed`` and the jet itself.
+
+    The number is a hash of the seed, the jet's stored kinematics (:data:`JET_KEY_BRANCHES`) and its
+    position in the event, turned into a Gaussian by the inverse normal CDF. Unlike numbers drawn
+    in sequence from a generator, it does not depend on which other events are processed with the
+    jet: a file read whole or in chunks (episode 6) gives every jet the same smearing.
+    (Experiments seed their smearing from event and jet properties for the same reason.)
+    """
+    missing = [b for b in JET_KEY_BRANCHES if b not in events.fields]
+    if missing:
+        raise KeyError(
+            f"per-jet random numbers need the branch(es) {', '.join(missing)}; "
+            f"read {', '.join(JET_KEY_BRANCHES)}"
+        )
+    counts = ak.num(events.jet_pt)
+    index = ak.to_numpy(ak.flatten(ak.local_index(events.jet_pt))).astype(np.uint64)
+    bits = np.full(len(index), seed, dtype=np.uint64)
+    for branch in JET_KEY_BRANCHES:
+        values = ak.to_numpy(ak.flatten(events[branch])).astype(np.float64)
+        bits = _splitmix64(bits ^ values.view(np.uint64))
+    bits = _splitmix64(bits ^ index)
+    uniform = ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53  # in (0, 1)
+    return ak.unflatten(ndtri(uniform), counts)
 
 
 def jer_smear(
@@ -118,9 +160,10 @@ def jer_smear(
 
     Matched jets (``jet_genpt > 0`` and |pT − pT_gen| < 3 σ_JER pT) are scaled deterministically:
     pT → pT · max(0, 1 + (s − 1)(pT − pT_gen)/pT); unmatched jets get a Gaussian smearing of width
-    σ_JER · sqrt(max(s² − 1, 0)) from a generator seeded with ``seed`` (reproducible). ``s`` = 1
-    leaves every jet unchanged; s > 1 widens the resolution, s < 1 narrows it (only matched jets
-    can be narrowed).
+    σ_JER · sqrt(max(s² − 1, 0)) from :func:`jet_random_normal` with ``seed``: reproducible, and
+    the same for a jet whether the file is processed at once or in chunks. ``s`` = 1 leaves every
+    jet unchanged; s > 1 widens the resolution, s < 1 narrows it (only matched jets can be
+    narrowed).
     """
     if scale_factor <= 0:
         raise ValueError(f"JER scale factor must be positive, got {scale_factor}")
@@ -130,9 +173,7 @@ def jer_smear(
     sigma = jet_resolution(pt)
     matched = (genpt > 0) & (abs(pt - genpt) < 3 * sigma * pt)
     scaled = pt * np.maximum(0.0, 1.0 + (scale_factor - 1.0) * (pt - genpt) / pt)
-    counts = ak.num(pt)
-    rng = np.random.default_rng(seed)
-    noise = ak.unflatten(rng.standard_normal(int(ak.sum(counts))), counts)
+    noise = jet_random_normal(events, seed)
     width = sigma * np.sqrt(max(scale_factor**2 - 1.0, 0.0))
     stochastic = pt * np.maximum(0.0, 1.0 + width * noise)
     return ak.where(matched, scaled, stochastic)
@@ -156,6 +197,7 @@ def btag_weight(
     sign = _direction(direction)
     if "jet_flavour" not in events.fields:
         raise KeyError("b-tag weights need the branch 'jet_flavour' (simulation only)")
+    _require(events, ("jet_pt", "jet_eta", "jet_btag"), "the b-tag weight")
     unknown = set(flavours) - set(BTAG_SF_UNCERTAINTY)
     if unknown:
         raise ValueError(f"unknown jet flavour(s) {sorted(unknown)}; valid: 5 (b), 4 (c), 0 (light)")

@@ -1,0 +1,355 @@
+"""The template histograms of episode 3, filled with Dask (episode 6).
+
+The physics is not rewritten: every chunk of events goes through the same
+:func:`statlesson.histograms.variation_arrays` as the single-process path. What changes is who
+reads the files and where the work runs:
+
+* :func:`lazy_events` opens a sample's ntuple with ``uproot.dask``: a *lazy* dask-awkward array
+  split into partitions (chunks of events). Nothing is read yet.
+* :func:`lazy_templates` maps :func:`partition_columns` over the partitions of every input file
+  (``dask_awkward.map_partitions``) and fills one lazy ``hist.dask.Hist`` per file, with a
+  ``template`` category axis holding all the file's templates. Still nothing is read: the result
+  is a task graph.
+* :func:`compute_templates` hands the whole graph to Dask in **one** ``dask.compute`` call: each
+  chunk is read once and fills every template; the per-chunk histograms are then added up. The
+  symmetrized ``down`` templates are added afterwards, as in
+  :func:`statlesson.histograms.build_templates`.
+
+:func:`compare_templates` checks that two sets of templates agree bin by bin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import dask
+import dask_awkward as dak
+import hist
+import hist.dask
+import numpy as np
+import pandas as pd
+import uproot
+
+from . import histograms, selection, variations
+from .samples import LUMI_DATA_PB
+from .selection import REGIONS, TREE_NAME
+
+__all__ = [
+    "DEFAULT_STEPS_PER_FILE",
+    "compare_templates",
+    "compute_templates",
+    "file_histogram",
+    "lazy_events",
+    "lazy_templates",
+    "partition_columns",
+    "plot_task_graph",
+    "split_templates",
+    "task_graph_table",
+    "template_names",
+    "worker_processes",
+]
+
+#: Chunks (partitions) per file by default: several, to show the mechanics. Real analyses use
+#: chunks of 10⁵–10⁶ events, because every chunk has a fixed cost (opening the file, the Python
+#: overhead of each array operation) that only large chunks make small.
+DEFAULT_STEPS_PER_FILE: int = 2
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+    return int(value)
+
+
+def lazy_events(
+    sample: str,
+    *,
+    steps_per_file: int = DEFAULT_STEPS_PER_FILE,
+    step_size: int | None = None,
+    data_dir: str | Path | None = None,
+) -> dak.Array:
+    """``sample``'s ntuple as a lazy dask-awkward array, split into partitions (chunks).
+
+    The file is split into ``steps_per_file`` chunks, or into chunks of ``step_size`` events if
+    that is given. Only the branches the templates need
+    (:func:`statlesson.histograms.required_branches`) are read. The file, its tree and the
+    branches are checked first, with the errors of :func:`statlesson.selection.read_events`.
+    """
+    if step_size is not None:
+        split = {"step_size": _positive_int("step_size", step_size)}
+    else:
+        split = {"steps_per_file": _positive_int("steps_per_file", steps_per_file)}
+    branches = histograms.required_branches(sample)
+    path = selection.check_ntuple(sample, branches, data_dir=data_dir)
+    return uproot.dask({str(path): TREE_NAME}, filter_name=branches, **split)
+
+
+def template_names(sample: str) -> list[str]:
+    """Names of the templates filled from ``sample``'s file, in the order of its ``template`` axis."""
+    target = "ttbar" if sample in variations.ALTERNATIVE_SAMPLES.values() else sample
+    return [
+        histograms.histogram_name(region, target, name, direction)
+        for name, direction in histograms.computed_variations(sample)
+        for region in REGIONS
+    ]
+
+
+_OUTPUT_FORM = ak.zip(
+    {"template": np.zeros(0, np.int32), "value": np.zeros(0), "weight": np.zeros(0)}
+).layout.form
+
+
+def _output_meta() -> ak.Array:
+    """A data-less array of :func:`partition_columns`'s output type (for Dask's bookkeeping)."""
+    return ak.Array(_OUTPUT_FORM.length_zero_array().to_typetracer(forget_length=True))
+
+
+def partition_columns(
+    events: ak.Array,
+    sample: str,
+    generator_sums: Mapping[str, float] | None = None,
+    lumi_pb: float = LUMI_DATA_PB,
+) -> ak.Array:
+    """What one chunk of ``sample`` fills into its templates, as one flat list of entries.
+
+    One entry per (template, selected event): ``template`` (index into :func:`template_names`),
+    ``value`` (the observable in GeV) and ``weight``. The numbers come from
+    :func:`statlesson.histograms.variation_arrays`, the single-process physics, so a chunk is
+    histogrammed exactly as the whole file would be.
+
+    When Dask traces the graph with a data-less *typetracer* array (to learn which branches are
+    needed), the function marks every branch it was given as needed and returns a data-less array
+    of the output type: :func:`lazy_events` already reads only the needed branches.
+    """
+    if ak.backend(events) == "typetracer":
+        ak.typetracer.touch_data(events)
+        return _output_meta()
+    index = {name: i for i, name in enumerate(template_names(sample))}
+    template, value, weight = [], [], []
+    for name, _, _, values, weights in histograms.variation_arrays(
+        sample, events, generator_sums=generator_sums, lumi_pb=lumi_pb
+    ):
+        template.append(np.full(len(values), index[name], dtype=np.int32))
+        value.append(np.asarray(values, dtype=np.float64))
+        weight.append(np.asarray(weights, dtype=np.float64))
+    return ak.zip({"template": np.concatenate(template), "value": np.concatenate(value),
+                   "weight": np.concatenate(weight)})  # fmt: skip
+
+
+def file_histogram(sample: str) -> hist.Hist:
+    """Empty histogram of every template of ``sample``'s file: ``template`` category × observable.
+
+    Both regions have the same binning (11 bins from 110 to 550 GeV), so one regular axis serves
+    H_T (4j1b) and m_bjj (4j2b); :func:`split_templates` gives each template its region's axis back.
+    """
+    axes = [histograms.new_histogram(region).axes[0] for region in REGIONS]
+    if any(not np.array_equal(a.edges, axes[0].edges) for a in axes):
+        raise ValueError("the regions have different binnings; one observable axis cannot hold both")
+    return hist.Hist(
+        hist.axis.IntCategory(range(len(template_names(sample))), name="template",
+                              label=f"template of {sample}"),
+        hist.axis.Regular(axes[0].size, axes[0].edges[0], axes[0].edges[-1], name="observable",
+                          label="observable [GeV]"),
+        storage=hist.storage.Weight(),
+    )  # fmt: skip
+
+
+def lazy_templates(
+    *,
+    steps_per_file: int = DEFAULT_STEPS_PER_FILE,
+    step_size: int | None = None,
+    data_dir: str | Path | None = None,
+    lumi_pb: float = LUMI_DATA_PB,
+) -> dict[str, hist.dask.Hist]:
+    """One lazy ``hist.dask.Hist`` per input file holding all its templates (nothing is read yet).
+
+    Each file is split as in :func:`lazy_events`. For each file, ``map_partitions`` runs :func:`partition_columns` on every chunk and the chunk's
+    entries fill a :func:`file_histogram`. The symmetrized ``down`` templates are not here:
+    :func:`compute_templates` adds them.
+    """
+    lazy: dict[str, hist.dask.Hist] = {}
+    for sample in histograms.INPUT_SAMPLES:
+        events = lazy_events(
+            sample, steps_per_file=steps_per_file, step_size=step_size, data_dir=data_dir
+        )
+        sums = None
+        if sample == histograms.SIGNAL:
+            sums = selection.read_generator_sums(sample, data_dir=data_dir)
+        entries = dak.map_partitions(
+            partition_columns, events, sample, sums, lumi_pb,
+            meta=_output_meta(), label=f"variations-{sample}",
+        )  # fmt: skip
+        h = hist.dask.Hist(*file_histogram(sample).axes, storage=hist.storage.Weight())
+        h.fill(template=entries.template, observable=entries.value, weight=entries.weight)
+        lazy[sample] = h
+    return lazy
+
+
+def split_templates(sample: str, h: hist.Hist) -> histograms.Templates:
+    """The templates in one file's :func:`file_histogram`, as 1D histograms with their region's axis."""
+    out = histograms.Templates()
+    for i, name in enumerate(template_names(sample)):
+        template = histograms.new_histogram(name.split("_", 1)[0])
+        template.view(flow=True)[...] = h[{"template": hist.loc(i)}].view(flow=True)
+        out[name] = template
+    return out
+
+
+def compute_templates(lazy: Mapping[str, Any], **compute_kwargs: Any) -> histograms.Templates:
+    """Compute every file's histogram in one ``dask.compute`` call and return all the templates.
+
+    ``compute_kwargs`` go to ``dask.compute`` (e.g. ``scheduler="sync"``; by default the active
+    ``dask.distributed`` client, if any). Returns what
+    :func:`statlesson.histograms.build_templates` returns: the filled templates plus the
+    symmetrized ``down`` ones, in file order.
+    """
+    (computed,) = dask.compute(dict(lazy), **compute_kwargs)
+    filled = histograms.Templates()
+    for sample, h in computed.items():
+        filled.update(split_templates(sample, h))
+    return histograms.complete_templates(filled)
+
+
+def compare_templates(
+    ours: Mapping[str, hist.Hist], reference: Mapping[str, hist.Hist], *, rtol: float = 1e-9
+) -> pd.DataFrame:
+    """Bin-by-bin comparison of two sets of templates with the same names.
+
+    One row per template: the largest relative difference of the bin contents and of the
+    variances (relative to the reference, over all bins including the flow bins), and ``equal``:
+    both within ``rtol``. Raises ``KeyError`` naming templates that are in only one set.
+    """
+    only = set(ours) ^ set(reference)
+    if only:
+        raise KeyError(f"templates in only one of the two sets: {', '.join(sorted(only))}")
+
+    def rel(a: np.ndarray, b: np.ndarray) -> float:
+        scale = np.maximum(np.abs(b), np.finfo(float).tiny)
+        return float(np.max(np.abs(a - b) / scale, initial=0.0))
+
+    rows = {}
+    for name, ref in reference.items():
+        h = ours[name]
+        if not np.array_equal(h.axes[0].edges, ref.axes[0].edges):
+            raise ValueError(f"template '{name}' has a different binning in the two sets")
+        d_value = rel(h.values(flow=True), ref.values(flow=True))
+        d_variance = rel(h.variances(flow=True), ref.variances(flow=True))
+        rows[name] = {
+            "max rel. diff. (values)": d_value,
+            "max rel. diff. (variances)": d_variance,
+            "equal": d_value <= rtol and d_variance <= rtol,
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _layer_label(key: Any) -> str:
+    name = key[0] if isinstance(key, tuple) else str(key)
+    return name.rsplit("-", 1)[0]  # drop the token Dask appends to every layer name
+
+
+def task_graph_table(collection: Any, *, optimize: bool = False) -> pd.DataFrame:
+    """Layers of a Dask collection's task graph: tasks per layer and the layers each depends on.
+
+    With ``optimize=True`` the graph is shown as Dask will run it, after fusing chains of tasks
+    that work on the same chunk. Layer names are shown without the token Dask appends.
+    """
+    from dask.core import get_dependencies
+
+    if optimize:
+        (collection,) = dask.optimize(collection)
+    tasks = dict(collection.__dask_graph__())
+    rows: dict[str, dict[str, Any]] = {}
+    for key in tasks:
+        row = rows.setdefault(_layer_label(key), {"tasks": 0, "depends on": set()})
+        row["tasks"] += 1
+        row["depends on"] |= {_layer_label(dep) for dep in get_dependencies(tasks, key)}
+    for row in rows.values():
+        row["depends on"] = ", ".join(sorted(row["depends on"])) or "—"
+    order = _topological(tasks)
+    return pd.DataFrame.from_dict(rows, orient="index").loc[
+        list(dict.fromkeys(_layer_label(k) for k in order))
+    ].rename_axis("layer")
+
+
+def _depths(tasks: Mapping[Any, Any]) -> dict[Any, int]:
+    """Longest path from an input task to each task: its column in :func:`plot_task_graph`."""
+    from dask.core import get_dependencies
+
+    depth: dict[Any, int] = {}
+
+    def visit(key: Any) -> int:
+        if key not in depth:
+            deps = get_dependencies(tasks, key)
+            depth[key] = 1 + max((visit(d) for d in deps), default=-1)
+        return depth[key]
+
+    for key in tasks:
+        visit(key)
+    return depth
+
+
+def _topological(tasks: Mapping[Any, Any]) -> list[Any]:
+    depth = _depths(tasks)
+    return sorted(tasks, key=lambda k: (depth[k], _layer_label(k), str(k)))
+
+
+def plot_task_graph(collection: Any, *, optimize: bool = False, ax=None):
+    """Draw a collection's task graph: one dot per task, inputs on the left, result on the right.
+
+    Layers (tasks of one kind, one per chunk) share a colour and a label; tasks on the same chunk
+    share a row. ``optimize=True`` draws the graph as Dask runs it (see :func:`task_graph_table`).
+    Returns the matplotlib axes.
+    """
+    import matplotlib.pyplot as plt
+    from dask.core import get_dependencies
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3))
+    if optimize:
+        (collection,) = dask.optimize(collection)
+    tasks = dict(collection.__dask_graph__())
+    depth = _depths(tasks)
+    layers: dict[str, list[Any]] = {}
+    for key in _topological(tasks):
+        layers.setdefault(_layer_label(key), []).append(key)
+    height = max(len(keys) for keys in layers.values())
+    position, labels = {}, {}
+    for colour, (layer, keys) in enumerate(layers.items()):
+        x = depth[keys[0]]
+        shift = 0.22 * sum(1 for other in labels.values() if other[0] == x)
+        labels[layer] = (x, shift)
+        for i, key in enumerate(keys):
+            position[key] = (x, (height - 1) / 2 - (len(keys) - 1) / 2 + i + shift)
+        ax.scatter(*zip(*(position[k] for k in keys), strict=True), s=90, zorder=2,
+                   color=f"C{colour % 10}", label=f"{layer} ({len(keys)})")  # fmt: skip
+    for key in tasks:
+        for dep in get_dependencies(tasks, key):
+            (x0, y0), (x1, y1) = position[dep], position[key]
+            ax.plot([x0, x1], [y0, y1], color="0.6", lw=1, zorder=1)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=9,
+              title="layer (tasks)")  # fmt: skip
+    ax.set_xlim(-0.5, max(depth.values()) + 0.5)
+    ax.set_ylim(height, -1)
+    ax.set_axis_off()
+    return ax
+
+
+def worker_processes() -> list[Any]:
+    """Processes started by this Python process that are still running (``psutil.Process``).
+
+    After a ``LocalCluster`` is closed this should be empty, apart from multiprocessing's resource
+    tracker, a bookkeeping process that ends with the Python process and is not listed.
+    """
+    import psutil
+
+    out = []
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if "resource_tracker" not in " ".join(process.cmdline()):
+                out.append(process)
+        except psutil.NoSuchProcess:  # ended while we looked
+            continue
+    return out
