@@ -1,7 +1,7 @@
 # Systematics and Statistics lesson
 #   make book   create .venv, install everything, build the site into _build/html
-#   make test   same install, then unit tests + nbval over every notebook + strict book build
-#               + the built site checked in headless Chromium (tests/test_site.py)
+#   make test   same install, then unit tests + nbval over every notebook (in parallel), then the
+#               strict book build + the built site checked in headless Chromium (tests/test_site.py)
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -29,8 +29,13 @@ book: install
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "Site built: _build/html/index.html"
 
+# Two steps. First the unit tests and nbval over every notebook, on both cores with pytest-xdist
+# (--dist loadfile: each test file or notebook runs whole on one worker, in no fixed order, which
+# also shows that the notebooks do not depend on each other). Then, in order, the strict book build
+# and the browser check of the built site (the tests marked `book`).
 test: install browser
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadfile -m "not book"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m book
 
 # Build the site, then check every page in headless Chromium (math, images, console, local links);
 # screenshots go to _build/screenshots/. `make test` runs the same check after its own build.

@@ -8,6 +8,11 @@ Sections (the registry ``SECTIONS`` below, run in this order):
     for both). The throughput counts, for every file, its events times the number of templates filled
     from them (nominal and each computed variation; symmetrized templates are not filled from
     events). Target: at least 400k event·variations per second on one core.
+``dask``
+    The same templates filled by one process (``histograms.build_templates``) and by Dask
+    (``statlesson.scaleout``): with the single-threaded scheduler and on a ``LocalCluster`` of two
+    worker processes (start-up not counted), best of ``--repeat``; the ratio to the single process,
+    the equality of all templates, and that no worker process is left after closing.
 ``notebooks``
     Execute every notebook of ``_toc.yml`` from a cold kernel, one at a time (``tests/bench_notebooks.py``):
     per-notebook wall time, the slowest cells, total book time and peak kernel RSS. Budgets: no
@@ -104,6 +109,57 @@ def run_histograms(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def add_dask_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("dask")
+    group.add_argument("--steps-per-file", type=int, default=None,
+                       help="chunks per file for the Dask path (default: the episode's)")
+
+
+def run_dask(args: argparse.Namespace) -> dict[str, Any]:
+    """The same templates filled by one process and by Dask on a 2-worker LocalCluster."""
+    from dask.distributed import Client, LocalCluster
+
+    from statlesson import scaleout
+
+    steps = args.steps_per_file or scaleout.DEFAULT_STEPS_PER_FILE
+    histograms.build_templates()  # warm-up: page cache, imports
+    t_single = best_time(histograms.build_templates, args.repeat)
+    reference = histograms.build_templates()
+    start = time.perf_counter()
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                     dashboard_address="127.0.0.1:0", preload=["statlesson.scaleout"]) as cluster,
+        Client(cluster),
+    ):  # fmt: skip
+        t_start = time.perf_counter() - start
+        lazy = scaleout.lazy_templates(steps_per_file=steps)
+        n_chunks = sum(scaleout.lazy_events(s, steps_per_file=steps).npartitions
+                       for s in histograms.INPUT_SAMPLES)  # fmt: skip
+        scaleout.compute_templates(lazy)  # warm-up of the workers
+        t_dask = best_time(lambda: scaleout.compute_templates(scaleout.lazy_templates(
+            steps_per_file=steps)), args.repeat)  # fmt: skip
+        templates = scaleout.compute_templates(lazy)
+    t_sync = best_time(lambda: scaleout.compute_templates(
+        scaleout.lazy_templates(steps_per_file=steps), scheduler="sync"), args.repeat)  # fmt: skip
+    equal = bool(scaleout.compare_templates(templates, reference)["equal"].all())
+    left = scaleout.worker_processes()
+    print(f"chunks: {n_chunks} ({steps} per file), templates: {len(reference)}")
+    print(f"single process (histograms.build_templates): {t_single:6.3f} s")
+    print(f"Dask, one process (scheduler='sync'):        {t_sync:6.3f} s")
+    print(f"Dask, LocalCluster of 2 workers:             {t_dask:6.3f} s "
+          f"(cluster start-up {t_start:.1f} s, not included)")
+    print(f"ratio Dask (2 workers) / single process:     {t_dask / t_single:6.2f}")
+    print(f"templates equal to the single-process ones: {'yes' if equal else 'NO'}; "
+          f"worker processes left after closing: {len(left)}")
+    errors = [] if equal else ["Dask templates differ from the single-process ones"]
+    errors += [f"{len(left)} worker process(es) left running"] if left else []
+    return {
+        "chunks": n_chunks, "steps_per_file": steps, "single_s": t_single, "dask_sync_s": t_sync,
+        "dask_cluster_s": t_dask, "cluster_start_s": t_start, "ratio_dask_single": t_dask / t_single,
+        "equal": equal, "over_budget": [], "errors": errors,
+    }  # fmt: skip
+
+
 # --------------------------------------------------------------------------------------------------
 # Registry of sections. A section adds its options to the shared parser and runs with the parsed
 # arguments; it prints its own report and returns its numbers as a JSON-serializable dict, with
@@ -123,6 +179,8 @@ class Section:
 SECTIONS: list[Section] = [
     Section("histograms", "fill every template histogram vs. a bare uproot read",
             run_histograms, add_histogram_arguments),
+    Section("dask", "the same templates by one process and by Dask (episode 6)",
+            run_dask, add_dask_arguments),
     Section("notebooks", "every notebook of the book from a cold kernel",
             bench_notebooks.run, bench_notebooks.add_arguments),
 ]

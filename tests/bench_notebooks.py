@@ -12,7 +12,9 @@ kernel process plus all its descendants, and the kernel's own ``ru_maxrss`` (sel
 children) asked from the kernel after the last cell.
 
 Budgets (checked here, not by timed tests): no cell over 5 s, the whole book within 90 s on 2 cores,
-peak kernel RSS within 1 GiB. They are reported as PASS/OVER; ``tests/bench.py --strict`` turns an
+peak kernel RSS within 1 GiB (including the processes a notebook starts, such as Dask workers). The
+time of the notebooks in the ``Extension`` part of ``_toc.yml`` is reported but not counted in the
+book's 90 s, which is the budget of the lesson itself. They are reported as PASS/OVER; ``tests/bench.py --strict`` turns an
 OVER into a non-zero exit. Run through ``tests/bench.py`` (``make bench``), or alone with
 ``.venv/bin/python tests/bench_notebooks.py [--notebooks PATTERN ...]``.
 """
@@ -78,6 +80,18 @@ def toc_notebooks(toc: Path = TOC) -> list[Path]:
         if candidate.suffix == ".ipynb" and candidate.is_file() and candidate not in found:
             found.append(candidate)
     return found
+
+
+def extension_notebooks(toc: Path = TOC) -> list[Path]:
+    """The notebooks of the ``_toc.yml`` part captioned "Extension": outside the lesson's budget."""
+    data = yaml.safe_load(toc.read_text(encoding="utf-8"))
+    out = []
+    for part in data.get("parts", []):
+        if str(part.get("caption", "")).lower() == "extension":
+            for chapter in part.get("chapters", []):
+                path = toc.parent / chapter["file"]
+                out.append(path if path.suffix == ".ipynb" else path.with_name(path.name + ".ipynb"))
+    return out
 
 
 def select(notebooks: list[Path], patterns: list[str] | None) -> list[Path]:
@@ -337,7 +351,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
           f"(kernel start-up {startup_s:.1f} s, cells {cells_s:.1f} s, "
           f"shutdown and the rest {total_s - startup_s - cells_s:.1f} s)")
 
-    # Budgets
+    # Budgets: the time budget is the lesson's; the extension episodes are reported, not budgeted
+    extension = set(extension_notebooks())
+    core_s = sum(r["wall_s"] for r, path in zip(results, notebooks, strict=True)
+                 if path not in extension)  # fmt: skip
     worst = max(every_cell, key=lambda c: c["seconds"], default=None)
     over_cells = [c for c in every_cell if c["seconds"] > BUDGET_CELL_S]
     checks = [
@@ -346,10 +363,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
          (f"slowest {worst['seconds']:.2f} s ({worst['notebook']} In [{worst['execution_count']}])"
           if worst else "no cell ran")
          + (f"; {len(over_cells)} cells over" if over_cells else "")),
-        (f"whole book ≤ {BUDGET_BOOK_S:g} s on {BUDGET_BOOK_CORES} cores",
-         total_s <= BUDGET_BOOK_S,
-         f"{total_s:.1f} s on {cpus} CPUs"
-         + (f" (only {len(results)} of {len(all_notebooks)} notebooks)" if subset else "")),
+        (f"whole book ≤ {BUDGET_BOOK_S:g} s on {BUDGET_BOOK_CORES} cores (without the extension)",
+         core_s <= BUDGET_BOOK_S,
+         f"{core_s:.1f} s on {cpus} CPUs"
+         + (f" (only {len(results)} of {len(all_notebooks)} notebooks)" if subset else "")
+         + (f"; with the extension {total_s:.1f} s" if core_s != total_s else "")),
         (f"peak kernel RSS ≤ {BUDGET_RSS_MIB / 1024:g} GiB",
          (peak["peak_rss_mib"] or 0.0) <= BUDGET_RSS_MIB,
          f"{_fmt(peak['peak_rss_mib'], '.0f')} MiB ({peak['name']})"),
@@ -370,6 +388,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "notebooks_selected": len(results),
         "notebooks_in_toc": len(all_notebooks),
         "total_s": total_s,
+        "core_s": core_s,
         "kernel_startup_s": startup_s,
         "cells_s": cells_s,
         "code_cells": n_cells,

@@ -324,7 +324,7 @@ def plot_task_graph(collection: Any, *, optimize: bool = False, ax=None):
         for i, key in enumerate(keys):
             position[key] = (x, (height - 1) / 2 - (len(keys) - 1) / 2 + i + shift)
         ax.scatter(*zip(*(position[k] for k in keys), strict=True), s=90, zorder=2,
-                   color=f"C{colour % 10}", label=f"{layer} ({len(keys)})")  # fmt: skip
+                   color=plt.get_cmap("tab10")(colour % 10), label=f"{layer} ({len(keys)})")  # fmt: skip
     for key in tasks:
         for dep in get_dependencies(tasks, key):
             (x0, y0), (x1, y1) = position[dep], position[key]
