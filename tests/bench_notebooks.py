@@ -26,6 +26,7 @@ import fnmatch
 import json
 import os
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -182,6 +183,9 @@ class TimedNotebookClient(NotebookClient):
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
         self._startup_t0 = time.perf_counter()
+        # the kernel's own log (e.g. its start-up notice about TCP transport) is not the notebook's
+        # output, which comes through the kernel's messages; keep it out of the report
+        kwargs.setdefault("stderr", subprocess.DEVNULL)
         await super().async_start_new_kernel(**kwargs)
         provisioner = getattr(self.km, "provisioner", None)
         process = getattr(provisioner, "process", None)
