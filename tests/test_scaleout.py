@@ -90,10 +90,12 @@ def test_task_graph_is_one_fused_task_per_chunk_plus_the_sum():
 def test_bad_input_gets_clear_errors(tmp_path, reference):
     with pytest.raises(KeyError, match="unknown sample 'tt'"):
         scaleout.lazy_events("tt")
-    with pytest.raises(ValueError, match="steps_per_file must be a positive whole number, got 0"):
+    with pytest.raises(ValueError, match="steps_per_file must be positive, got 0"):
         scaleout.lazy_events("ttbar", steps_per_file=0)
-    with pytest.raises(ValueError, match="step_size must be a positive whole number, got 2.5"):
+    with pytest.raises(TypeError, match="step_size must be a whole number of events or chunks, got 2.5"):
         scaleout.lazy_events("ttbar", step_size=2.5)
+    with pytest.raises(ValueError, match="steps_per_file or step_size, not both"):
+        scaleout.lazy_templates(steps_per_file=2, step_size=1000)
     with pytest.raises(FileNotFoundError, match="make data"):
         scaleout.lazy_templates(data_dir=tmp_path)
     with pytest.raises(ValueError, match="needs its generator-level sums"):
@@ -118,3 +120,29 @@ def test_compare_templates_finds_a_changed_bin(reference):
     assert comparison.loc["4j1b_ttbar", "max rel. diff. (values)"] == pytest.approx(1e-3)
     assert comparison["equal"].sum() == len(reference) - 1
     assert ak.all(comparison.drop(index="4j1b_ttbar")["equal"])
+
+
+def test_a_sample_without_selected_events_is_an_error_as_in_the_single_process_path(tmp_path):
+    """Copy the ntuples, but keep only W+jets events that fail the selection (lepton pT too low)."""
+    import shutil
+
+    import uproot
+
+    from statlesson import samples
+
+    for sample in histograms.INPUT_SAMPLES:
+        shutil.copy(samples.data_path(sample), tmp_path / samples.get_sample(sample).file)
+    path = tmp_path / samples.get_sample("wjets").file
+    with uproot.open(samples.data_path("wjets")) as f:
+        events = f["events"].arrays()
+        runs = f["runs"].arrays()
+    soft = events[events.lep_pt < selection.LEP_PT_MIN][:50]
+    assert len(soft) > 0
+    with uproot.recreate(path) as f:
+        f["events"] = {k: soft[k] for k in soft.fields}
+        f["runs"] = {k: runs[k] for k in runs.fields}
+    with pytest.raises(ValueError, match="no event of sample 'wjets' passes the selection of region '4j1b'"):
+        histograms.fill_sample("wjets", data_dir=tmp_path)
+    lazy = scaleout.lazy_templates(data_dir=tmp_path)
+    with pytest.raises(ValueError, match="no event of sample 'wjets' passes the selection of region '4j1b'"):
+        scaleout.compute_templates(lazy, scheduler="sync")

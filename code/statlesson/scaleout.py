@@ -43,6 +43,7 @@ __all__ = [
     "compute_templates",
     "file_histogram",
     "lazy_events",
+    "lazy_file_histogram",
     "lazy_templates",
     "partition_columns",
     "plot_task_graph",
@@ -59,29 +60,39 @@ DEFAULT_STEPS_PER_FILE: int = 2
 
 
 def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be a whole number of events or chunks, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be positive, got {value!r}")
     return int(value)
+
+
+def _split(steps_per_file: int | None, step_size: int | None) -> dict[str, int]:
+    if steps_per_file is not None and step_size is not None:
+        raise ValueError("give steps_per_file or step_size, not both")
+    if step_size is not None:
+        return {"step_size": _positive_int("step_size", step_size)}
+    if steps_per_file is None:
+        steps_per_file = DEFAULT_STEPS_PER_FILE
+    return {"steps_per_file": _positive_int("steps_per_file", steps_per_file)}
 
 
 def lazy_events(
     sample: str,
     *,
-    steps_per_file: int = DEFAULT_STEPS_PER_FILE,
+    steps_per_file: int | None = None,
     step_size: int | None = None,
     data_dir: str | Path | None = None,
 ) -> dak.Array:
     """``sample``'s ntuple as a lazy dask-awkward array, split into partitions (chunks).
 
-    The file is split into ``steps_per_file`` chunks, or into chunks of ``step_size`` events if
-    that is given. Only the branches the templates need
-    (:func:`statlesson.histograms.required_branches`) are read. The file, its tree and the
-    branches are checked first, with the errors of :func:`statlesson.selection.read_events`.
+    The file is split into ``steps_per_file`` chunks (default :data:`DEFAULT_STEPS_PER_FILE`), or
+    into chunks of ``step_size`` events; give one of the two. Only the branches the templates need
+    (:func:`statlesson.histograms.required_branches`) will be read. The file, its tree and the
+    branches are checked now, with the errors of :func:`statlesson.selection.read_events`; uproot
+    also reads the file's metadata (entries, branch types), but no event data.
     """
-    if step_size is not None:
-        split = {"step_size": _positive_int("step_size", step_size)}
-    else:
-        split = {"steps_per_file": _positive_int("steps_per_file", steps_per_file)}
+    split = _split(steps_per_file, step_size)
     branches = histograms.required_branches(sample)
     path = selection.check_ntuple(sample, branches, data_dir=data_dir)
     return uproot.dask({str(path): TREE_NAME}, filter_name=branches, **split)
@@ -116,7 +127,9 @@ def partition_columns(
     """What one chunk of ``sample`` fills into its templates, as one flat list of entries.
 
     One entry per (template, selected event): ``template`` (index into :func:`template_names`),
-    ``value`` (the observable in GeV) and ``weight``. The numbers come from
+    ``value`` (the observable in GeV) and ``weight``. That is a few tens of entries per selected
+    event, about 100 MB for a chunk of 500 000 events: fine for the chunk sizes of real analyses,
+    and simple, since one ``fill`` per chunk then serves every template. The numbers come from
     :func:`statlesson.histograms.variation_arrays`, the single-process physics, so a chunk is
     histogrammed exactly as the whole file would be.
 
@@ -159,12 +172,12 @@ def file_histogram(sample: str) -> hist.Hist:
 
 def lazy_templates(
     *,
-    steps_per_file: int = DEFAULT_STEPS_PER_FILE,
+    steps_per_file: int | None = None,
     step_size: int | None = None,
     data_dir: str | Path | None = None,
     lumi_pb: float = LUMI_DATA_PB,
 ) -> dict[str, hist.dask.Hist]:
-    """One lazy ``hist.dask.Hist`` per input file holding all its templates (nothing is read yet).
+    """One lazy ``hist.dask.Hist`` per input file holding all its templates (no events read yet).
 
     Each file is split as in :func:`lazy_events`. For each file, ``map_partitions`` runs :func:`partition_columns` on every chunk and the chunk's
     entries fill a :func:`file_histogram`. The symmetrized ``down`` templates are not here:
@@ -178,14 +191,30 @@ def lazy_templates(
         sums = None
         if sample == histograms.SIGNAL:
             sums = selection.read_generator_sums(sample, data_dir=data_dir)
-        entries = dak.map_partitions(
-            partition_columns, events, sample, sums, lumi_pb,
-            meta=_output_meta(), label=f"variations-{sample}",
-        )  # fmt: skip
-        h = hist.dask.Hist(*file_histogram(sample).axes, storage=hist.storage.Weight())
-        h.fill(template=entries.template, observable=entries.value, weight=entries.weight)
-        lazy[sample] = h
+        lazy[sample] = lazy_file_histogram(events, sample, sums, lumi_pb)
     return lazy
+
+
+def lazy_file_histogram(
+    events: dak.Array,
+    sample: str,
+    generator_sums: Mapping[str, float] | None = None,
+    lumi_pb: float = LUMI_DATA_PB,
+) -> hist.dask.Hist:
+    """The lazy :func:`file_histogram` of ``sample`` filled from the lazy ``events``.
+
+    ``events`` may come from any files in the format of the bundled ntuples (tree ``events``, the
+    branches of :func:`statlesson.histograms.required_branches`), local or remote: e.g.
+    ``uproot.dask({"root://host//path/file.root": "events"}, ...)``. ``map_partitions`` runs
+    :func:`partition_columns` on every chunk, and the entries fill one histogram per chunk.
+    """
+    entries = dak.map_partitions(
+        partition_columns, events, sample, generator_sums, lumi_pb,
+        meta=_output_meta(), label=f"variations-{sample}",
+    )  # fmt: skip
+    h = hist.dask.Hist(*file_histogram(sample).axes, storage=hist.storage.Weight())
+    h.fill(template=entries.template, observable=entries.value, weight=entries.weight)
+    return h
 
 
 def split_templates(sample: str, h: hist.Hist) -> histograms.Templates:
@@ -209,7 +238,14 @@ def compute_templates(lazy: Mapping[str, Any], **compute_kwargs: Any) -> histogr
     (computed,) = dask.compute(dict(lazy), **compute_kwargs)
     filled = histograms.Templates()
     for sample, h in computed.items():
-        filled.update(split_templates(sample, h))
+        templates = split_templates(sample, h)
+        for name in template_names(sample)[: len(REGIONS)]:  # the nominal (or the alternative's up)
+            if templates[name].sum(flow=True).variance == 0:  # no event at all, like fill_sample
+                raise ValueError(
+                    f"no event of sample '{sample}' passes the selection of region "
+                    f"'{name.split('_', 1)[0]}': cannot build its templates"
+                )
+        filled.update(templates)
     return histograms.complete_templates(filled)
 
 
@@ -338,10 +374,11 @@ def plot_task_graph(collection: Any, *, optimize: bool = False, ax=None):
 
 
 def worker_processes() -> list[Any]:
-    """Processes started by this Python process that are still running (``psutil.Process``).
+    """Child processes of this Python process that are still running (``psutil.Process``).
 
-    After a ``LocalCluster`` is closed this should be empty, apart from multiprocessing's resource
-    tracker, a bookkeeping process that ends with the Python process and is not listed.
+    While a ``LocalCluster`` with ``processes=True`` runs, they are its workers (and their nannies);
+    after it is closed the list should be empty. Multiprocessing's resource tracker, a bookkeeping
+    process that ends with the Python process, is not listed.
     """
     import psutil
 
