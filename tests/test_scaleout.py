@@ -39,19 +39,21 @@ def test_every_file_is_split_into_several_chunks_by_default():
 
 
 @pytest.mark.slow
-def test_local_cluster_gives_the_same_templates_and_leaves_no_workers(reference, tmp_path):
+def test_local_cluster_gives_the_same_templates_and_leaves_no_workers(reference, tmp_path, capfd):
     from dask.distributed import Client, LocalCluster
 
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                     dashboard_address="127.0.0.1:0", local_directory=tmp_path) as cluster,
-        Client(cluster) as client,
-    ):  # fmt: skip
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address="127.0.0.1:0", local_directory=tmp_path)  # fmt: skip
+    client = Client(cluster)
+    try:
         assert len(client.scheduler_info()["workers"]) == 2
         templates = scaleout.compute_templates(scaleout.lazy_templates())
         assert len(scaleout.worker_processes()) >= 2  # the workers are separate processes
+    finally:
+        left = scaleout.close_cluster(client, cluster)
+    assert left == [] and scaleout.worker_processes() == []
     _assert_same(templates, reference)
-    assert scaleout.worker_processes() == []
+    assert " - ERROR - " not in capfd.readouterr().err  # nothing alarming from the workers
 
 
 def test_template_names_follow_the_computed_variations():

@@ -39,6 +39,7 @@ from .selection import REGIONS, TREE_NAME
 
 __all__ = [
     "DEFAULT_STEPS_PER_FILE",
+    "close_cluster",
     "compare_templates",
     "compute_templates",
     "file_histogram",
@@ -390,3 +391,33 @@ def worker_processes() -> list[Any]:
         except psutil.NoSuchProcess:  # ended while we looked
             continue
     return out
+
+
+def _quiet_worker_shutdown() -> None:
+    """Run on each worker before closing: drop its log messages below CRITICAL."""
+    import logging
+
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
+
+def close_cluster(client: Any, cluster: Any) -> list[Any]:
+    """Close a Dask client and its cluster; return the worker processes still running (none).
+
+    Closing races with the workers' heartbeats: a worker may try to reach a scheduler that is
+    already gone and log "Failed to communicate with scheduler during heartbeat". The message is
+    harmless but alarming in a notebook, so the workers and the cluster's own loggers are quietened
+    (to CRITICAL) for the shutdown only. Errors in tasks are not affected: they reach the caller as
+    exceptions of ``compute``.
+    """
+    import logging
+
+    client.run(_quiet_worker_shutdown)
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        client.close()
+        cluster.close()
+    finally:
+        logger.setLevel(level)
+    return worker_processes()
