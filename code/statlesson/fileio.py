@@ -16,7 +16,7 @@ from pathlib import Path
 
 import uproot
 
-__all__ = ["atomic_output", "open_root"]
+__all__ = ["atomic_output", "open_root", "root_contents"]
 
 
 @contextmanager
@@ -68,3 +68,8 @@ def open_root(
         # uproot's message, on one line and without the file name it repeats
         reason = re.split(r"\s(?:for file path|in file)\s", " ".join(str(err).split()))[0]
         raise OSError(f"{what} {path} is not a readable ROOT file ({reason}){fix}") from None
+
+
+def root_contents(f: uproot.ReadOnlyDirectory) -> str:
+    """The names of the objects in an open ROOT file, for error messages ("nothing" if empty)."""
+    return ", ".join(key.split(";")[0] for key in f.keys()) or "nothing"

@@ -403,9 +403,9 @@ def variation_arrays(
     of the :data:`SIGNAL_NORMALIZED` variations fixed.
     """
     role = _role(sample)
-    missing = [b for b in required_branches(sample) if b not in events.fields]
-    if missing:
-        raise KeyError(f"branch(es) {', '.join(missing)} needed for sample '{sample}' are missing")
+    selection.require_branches(
+        events, required_branches(sample), f"filling the templates of sample '{sample}'"
+    )
     if sample == SIGNAL and generator_sums is None:
         raise ValueError(
             f"the signal '{sample}' needs its generator-level sums: pass "

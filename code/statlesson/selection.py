@@ -22,7 +22,7 @@ import awkward as ak
 import numpy as np
 import uproot
 
-from .fileio import open_root
+from .fileio import open_root, root_contents
 from .samples import LUMI_DATA_PB, data_path, get_sample
 from .toydata import BTAG_MEDIUM, RUNS_TREE, TREE_NAME
 
@@ -42,6 +42,7 @@ __all__ = [
     "read_events",
     "read_generator_sums",
     "region_masks",
+    "require_branches",
     "select_jets",
 ]
 
@@ -83,8 +84,11 @@ REGIONS: dict[str, Region] = {
 }  # fmt: skip
 
 
-def _require(events: ak.Array, fields: tuple[str, ...] | list[str], what: str) -> None:
-    """Raise ``KeyError`` naming the branches ``what`` needs that ``events`` lack, and the fix."""
+def require_branches(events: ak.Array, fields: tuple[str, ...] | list[str], what: str) -> None:
+    """Raise ``KeyError`` naming the branches ``what`` needs that ``events`` lack, and the fix.
+
+    ``what`` names the step in the message, e.g. ``"the jet energy scale shift"``.
+    """
     present = set(getattr(events, "fields", None) or ())
     missing = [f for f in fields if f not in present]
     if missing:
@@ -124,6 +128,14 @@ def read_events(
         return tree.arrays(filter_name="/^(?!njet$).*/")
 
 
+_REGENERATE = "; run `make data` to regenerate it"
+
+
+def _ntuple_path(sample: str, data_dir: str | Path | None, path: str | Path | None) -> Path:
+    """``path`` if given, else the bundled ntuple of ``sample`` (in ``data_dir``, if given)."""
+    return Path(path) if path is not None else data_path(sample, data_dir)
+
+
 def check_ntuple(
     sample: str,
     branches: list[str] | tuple[str, ...] | None = None,
@@ -135,12 +147,11 @@ def check_ntuple(
 
     Raises the errors described in :func:`read_events`, before any event is read.
     """
-    file_path = Path(path) if path is not None else data_path(sample, data_dir)
-    with open_root(file_path, what="ntuple", fix="; run `make data` to regenerate it") as f:
+    file_path = _ntuple_path(sample, data_dir, path)
+    with open_root(file_path, what="ntuple", fix=_REGENERATE) as f:
         if TREE_NAME not in f:
             raise KeyError(
-                f"file {file_path} has no TTree '{TREE_NAME}'; it contains: "
-                f"{', '.join(k.split(';')[0] for k in f.keys()) or 'nothing'}"
+                f"file {file_path} has no TTree '{TREE_NAME}'; it contains: {root_contents(f)}"
             )
         tree = f[TREE_NAME]
         if branches is not None:
@@ -162,13 +173,12 @@ def read_generator_sums(
     overrides the file location. Raises ``KeyError`` for data, which has no generator information,
     and ``FileNotFoundError``/``OSError`` for a missing or unreadable file.
     """
-    path = Path(path) if path is not None else data_path(sample, data_dir)
-    with open_root(path, what="ntuple", fix="; run `make data` to regenerate it") as f:
+    path = _ntuple_path(sample, data_dir, path)
+    with open_root(path, what="ntuple", fix=_REGENERATE) as f:
         if RUNS_TREE not in f:
             raise KeyError(
                 f"{path} has no '{RUNS_TREE}' tree (is '{sample}' data?); only simulated ntuples "
-                f"have generator sums; it contains: "
-                f"{', '.join(k.split(';')[0] for k in f.keys()) or 'nothing'}"
+                f"have generator sums; it contains: {root_contents(f)}"
             )
         arrays = f[RUNS_TREE].arrays(library="np")
     return {name: float(values[0]) for name, values in arrays.items()}
@@ -179,7 +189,7 @@ def select_jets(events: ak.Array, jet_pt: ak.Array | None = None) -> ak.Array:
 
     ``jet_pt`` (GeV) replaces ``events.jet_pt``, e.g. for a jet-energy-scale variation.
     """
-    _require(events, ("jet_eta",) if jet_pt is not None else ("jet_pt", "jet_eta"), "jet selection")
+    require_branches(events, ("jet_eta",) if jet_pt is not None else ("jet_pt", "jet_eta"), "jet selection")
     pt = events.jet_pt if jet_pt is None else jet_pt
     return (pt > JET_PT_MIN) & (abs(events.jet_eta) < JET_ETA_MAX)
 
@@ -190,7 +200,7 @@ def region_masks(events: ak.Array, jet_pt: ak.Array | None = None) -> dict[str, 
     Raises ``KeyError`` naming the branches of :data:`SELECTION_BRANCHES` the events lack.
     """
     needed = [b for b in SELECTION_BRANCHES if b not in ("jet_phi", "jet_mass")]
-    _require(events, needed if jet_pt is None else [b for b in needed if b != "jet_pt"], "selection")
+    require_branches(events, needed if jet_pt is None else [b for b in needed if b != "jet_pt"], "selection")
     jets = select_jets(events, jet_pt)
     n_jets = ak.to_numpy(ak.sum(jets, axis=1))
     n_b = ak.to_numpy(ak.sum(jets & (events.jet_btag > BTAG_MEDIUM), axis=1))
@@ -211,7 +221,7 @@ def m_bjj(events: ak.Array, jet_mask: ak.Array, jet_pt: ak.Array | None = None) 
     four-momenta are built with explicit px, py, pz, E arithmetic, which is several times faster than
     going through a vector library for this one quantity.
     """
-    _require(events, ("jet_pt", "jet_eta", "jet_phi", "jet_mass", "jet_btag"), "m_bjj")
+    require_branches(events, ("jet_pt", "jet_eta", "jet_phi", "jet_mass", "jet_btag"), "m_bjj")
     pt = (events.jet_pt if jet_pt is None else jet_pt)[jet_mask]
     eta, phi = events.jet_eta[jet_mask], events.jet_phi[jet_mask]
     # scale the mass with the pT so that a pT variation scales the whole four-vector
@@ -260,5 +270,5 @@ def nominal_weight(events: ak.Array, sample: str, lumi_pb: float = LUMI_DATA_PB)
     s = get_sample(sample)
     if s.is_data:
         return np.ones(len(events))
-    _require(events, ("weight", "weight_lepsf"), f"the nominal weight of sample '{sample}'")
+    require_branches(events, ("weight", "weight_lepsf"), f"the nominal weight of sample '{sample}'")
     return ak.to_numpy(events.weight * events.weight_lepsf) * s.lumi_weight(lumi_pb)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import metadata
 from pathlib import Path
 
-from .fileio import open_root
+from .fileio import open_root, root_contents
 from .samples import SAMPLES, data_path
 from .toydata import TREE_NAME
 
@@ -47,8 +47,9 @@ def inventory(data_dir: str | Path | None = None) -> list[dict]:
         path = data_path(name, data_dir)
         with open_root(path, what="ntuple", fix=fix) as f:
             if TREE_NAME not in f:
-                contents = ", ".join(k.split(";")[0] for k in f.keys()) or "nothing"
-                raise KeyError(f"{path} has no TTree '{TREE_NAME}' (it contains: {contents}){fix}")
+                raise KeyError(
+                    f"{path} has no TTree '{TREE_NAME}' (it contains: {root_contents(f)}){fix}"
+                )
             tree = f[TREE_NAME]
             rows.append(
                 {

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from .samples import LUMI_REL_UNCERTAINTY
-from .selection import _require, select_jets
+from .selection import require_branches, select_jets
 from .toydata import BTAG_MEDIUM, btag_efficiency, jet_resolution
 
 __all__ = [
@@ -108,7 +108,7 @@ def jes_uncertainty(pt_gev: ak.Array | np.ndarray, eta: ak.Array | np.ndarray):
 def jes_shift(events: ak.Array, direction: str) -> ak.Array:
     """Jet pT (GeV) with the jet energy scale shifted by ±1σ: pT · (1 ± δ(pT, η))."""
     sign = _direction(direction)
-    _require(events, ("jet_pt", "jet_eta"), "the jet energy scale shift")
+    require_branches(events, ("jet_pt", "jet_eta"), "the jet energy scale shift")
     return events.jet_pt * (1.0 + sign * jes_uncertainty(events.jet_pt, events.jet_eta))
 
 
@@ -197,7 +197,7 @@ def btag_weight(
     sign = _direction(direction)
     if "jet_flavour" not in events.fields:
         raise KeyError("b-tag weights need the branch 'jet_flavour' (simulation only)")
-    _require(events, ("jet_pt", "jet_eta", "jet_btag"), "the b-tag weight")
+    require_branches(events, ("jet_pt", "jet_eta", "jet_btag"), "the b-tag weight")
     unknown = set(flavours) - set(BTAG_SF_UNCERTAINTY)
     if unknown:
         raise ValueError(f"unknown jet flavour(s) {sorted(unknown)}; valid: 5 (b), 4 (c), 0 (light)")
