@@ -32,6 +32,7 @@ import hist.dask
 import numpy as np
 import pandas as pd
 import uproot
+from dask.core import get_dependencies
 
 from . import histograms, selection, variations
 from .samples import LUMI_DATA_PB
@@ -287,50 +288,46 @@ def _layer_label(key: Any) -> str:
     return name.rsplit("-", 1)[0]  # drop the token Dask appends to every layer name
 
 
+def _graph(collection: Any, optimize: bool) -> tuple[dict[Any, set[Any]], dict[Any, int], dict[str, list[Any]]]:
+    """A collection's tasks: their inputs, their depth and the layers in topological order.
+
+    ``depth`` is the longest path from an input task (the column in :func:`plot_task_graph`);
+    ``layers`` maps each layer name (without Dask's token) to its tasks, ordered by depth.
+    """
+    if optimize:
+        (collection,) = dask.optimize(collection)
+    tasks = dict(collection.__dask_graph__())
+    inputs = {key: get_dependencies(tasks, key) for key in tasks}
+    depth: dict[Any, int] = {}
+
+    def visit(key: Any) -> int:
+        if key not in depth:
+            depth[key] = 1 + max((visit(d) for d in inputs[key]), default=-1)
+        return depth[key]
+
+    layers: dict[str, list[Any]] = {}
+    for key in sorted(tasks, key=lambda k: (visit(k), _layer_label(k), str(k))):
+        layers.setdefault(_layer_label(key), []).append(key)
+    return inputs, depth, layers
+
+
 def task_graph_table(collection: Any, *, optimize: bool = False) -> pd.DataFrame:
     """Layers of a Dask collection's task graph: tasks per layer and the layers each depends on.
 
     With ``optimize=True`` the graph is shown as Dask will run it, after fusing chains of tasks
     that work on the same chunk. Layer names are shown without the token Dask appends.
     """
-    from dask.core import get_dependencies
-
-    if optimize:
-        (collection,) = dask.optimize(collection)
-    tasks = dict(collection.__dask_graph__())
-    rows: dict[str, dict[str, Any]] = {}
-    for key in tasks:
-        row = rows.setdefault(_layer_label(key), {"tasks": 0, "depends on": set()})
-        row["tasks"] += 1
-        row["depends on"] |= {_layer_label(dep) for dep in get_dependencies(tasks, key)}
-    for row in rows.values():
-        row["depends on"] = ", ".join(sorted(row["depends on"])) or "—"
-    order = _topological(tasks)
-    return pd.DataFrame.from_dict(rows, orient="index").loc[
-        list(dict.fromkeys(_layer_label(k) for k in order))
-    ].rename_axis("layer")
-
-
-def _depths(tasks: Mapping[Any, Any]) -> dict[Any, int]:
-    """Longest path from an input task to each task: its column in :func:`plot_task_graph`."""
-    from dask.core import get_dependencies
-
-    depth: dict[Any, int] = {}
-
-    def visit(key: Any) -> int:
-        if key not in depth:
-            deps = get_dependencies(tasks, key)
-            depth[key] = 1 + max((visit(d) for d in deps), default=-1)
-        return depth[key]
-
-    for key in tasks:
-        visit(key)
-    return depth
-
-
-def _topological(tasks: Mapping[Any, Any]) -> list[Any]:
-    depth = _depths(tasks)
-    return sorted(tasks, key=lambda k: (depth[k], _layer_label(k), str(k)))
+    inputs, _, layers = _graph(collection, optimize)
+    rows = {
+        layer: {
+            "tasks": len(keys),
+            "depends on": ", ".join(
+                sorted({_layer_label(dep) for key in keys for dep in inputs[key]})
+            ) or "—",
+        }
+        for layer, keys in layers.items()
+    }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("layer")
 
 
 def plot_task_graph(collection: Any, *, optimize: bool = False, ax=None):
@@ -341,29 +338,23 @@ def plot_task_graph(collection: Any, *, optimize: bool = False, ax=None):
     Returns the matplotlib axes.
     """
     import matplotlib.pyplot as plt
-    from dask.core import get_dependencies
 
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3))
-    if optimize:
-        (collection,) = dask.optimize(collection)
-    tasks = dict(collection.__dask_graph__())
-    depth = _depths(tasks)
-    layers: dict[str, list[Any]] = {}
-    for key in _topological(tasks):
-        layers.setdefault(_layer_label(key), []).append(key)
+    inputs, depth, layers = _graph(collection, optimize)
     height = max(len(keys) for keys in layers.values())
-    position, labels = {}, {}
+    position = {}
+    placed_at_depth: dict[int, int] = {}  # layers already drawn in each column
     for colour, (layer, keys) in enumerate(layers.items()):
         x = depth[keys[0]]
-        shift = 0.22 * sum(1 for other in labels.values() if other[0] == x)
-        labels[layer] = (x, shift)
+        shift = 0.22 * placed_at_depth.get(x, 0)
+        placed_at_depth[x] = placed_at_depth.get(x, 0) + 1
         for i, key in enumerate(keys):
             position[key] = (x, (height - 1) / 2 - (len(keys) - 1) / 2 + i + shift)
         ax.scatter(*zip(*(position[k] for k in keys), strict=True), s=90, zorder=2,
                    color=plt.get_cmap("tab10")(colour % 10), label=f"{layer} ({len(keys)})")  # fmt: skip
-    for key in tasks:
-        for dep in get_dependencies(tasks, key):
+    for key, deps in inputs.items():
+        for dep in deps:
             (x0, y0), (x1, y1) = position[dep], position[key]
             ax.plot([x0, x1], [y0, y1], color="0.6", lw=1, zorder=1)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=9,
