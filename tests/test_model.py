@@ -10,7 +10,7 @@ import pyhf
 import pytest
 import yaml
 
-from statlesson import histograms, model, variations
+from statlesson import histograms, model, pruning, variations
 from statlesson.model import ConfigError, WorkspaceValidationError
 
 
@@ -35,18 +35,58 @@ def _systematic(config, name):
     return next(s for s in config["Systematics"] if s["Name"] == name)
 
 
-def test_config_covers_every_modelled_systematic_with_the_right_size(config):
-    names = {s["Name"] for s in config["Systematics"]}
-    assert set(histograms.SYSTEMATICS) | set(variations.NORMALIZATION) == names
+def test_config_covers_every_modelled_systematic_with_the_right_size(config, workdir):
+    """The hand-written YAML applies the pruning decisions, in both directions."""
+    templates = histograms.read_histograms(workdir / histograms.HISTOGRAM_FILE)
+    effects = pruning.effect_table(templates)
+    decided = pruning.decisions(effects)
+    kept = decided[decided["decision"] != "drop"]
+    entries = {s["Name"]: s for s in config["Systematics"]}
+    expected = set(kept["systematic"]) | set(variations.NORMALIZATION)
+    assert set(entries) == expected
     for name, (size, samples) in variations.NORMALIZATION.items():
-        syst = _systematic(config, name)
+        syst = entries[name]
         assert syst["Up"]["Normalization"] == pytest.approx(size)
         assert syst["Down"]["Normalization"] == pytest.approx(-size)
-    for syst in histograms.SYSTEMATICS.values():
-        entry = _systematic(config, syst.name)
-        assert set(model._as_list(entry["Samples"])) == set(syst.samples), syst.name
-        # one-sided variations are symmetrized by cabinetry, two-sided ones read their down template
-        assert entry["Down"].get("Symmetrize", False) == syst.symmetrized, syst.name
+    for name, rows in kept.groupby("systematic"):
+        entry = entries[name]
+        assert set(model._as_list(entry["Samples"])) == set(rows["sample"]), name
+        (kind,) = set(rows["decision"])
+        if kind == "normalization":
+            assert entry["Type"] == "Normalization", name
+            # the written size describes every kept sample's yield change in both regions
+            used = effects[(effects["systematic"] == name) & effects["sample"].isin(rows["sample"])]
+            tol = pruning.SAME_FACTOR_TOLERANCE
+            np.testing.assert_allclose(used["up"] - 1, entry["Up"]["Normalization"], atol=tol)
+            np.testing.assert_allclose(used["down"] - 1, entry["Down"]["Normalization"], atol=tol)
+        else:
+            assert entry["Type"] == "NormPlusShape", name
+            # one-sided variations are symmetrized by cabinetry, two-sided ones read their down
+            syst = histograms.SYSTEMATICS[name]
+            assert entry["Down"].get("Symmetrize", False) == syst.symmetrized, name
+
+
+def test_pruned_systematics_are_negligible_and_kept_ones_are_not(workdir):
+    templates = histograms.read_histograms(workdir / histograms.HISTOGRAM_FILE)
+    effects = pruning.effect_table(templates)
+    decided = pruning.decisions(effects).set_index(["systematic", "sample"])
+    # the factorization scale moves no region's prediction by more than 0.2 / sqrt(N_data)
+    muf = effects[effects["systematic"] == "scale_muF"]
+    assert (muf["effect"] < 0.2 * muf["data_precision"]).all()
+    assert (decided.loc["scale_muF", "decision"] == "drop").all()
+    # jet energy scale on ttbar is far above the data's precision and changes the shape
+    assert decided.loc[("jes", "ttbar"), "decision"] == "shape"
+    # b tagging has no resolved shape but moves the regions in opposite directions: one
+    # Normalization value cannot describe it
+    btag = effects[(effects["systematic"] == "btag") & (effects["sample"] == "ttbar")]
+    assert not btag["shape_resolved"].any()
+    assert np.sign(btag["up"] - 1).tolist() == [-1, 1]  # 4j1b loses, 4j2b gains
+    assert decided.loc[("btag", "ttbar"), "decision"] == "shape"
+    # a stricter threshold drops more, a looser one less
+    assert (pruning.decisions(effects, fraction=0.5)["decision"] == "drop").sum() > (
+        decided["decision"] == "drop").sum()
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        pruning.decisions(effects, fraction=1.5)
 
 
 def test_config_binning_matches_the_analysis_regions(config):

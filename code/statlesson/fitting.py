@@ -47,9 +47,9 @@ __all__ = [
 GROUPS: dict[str, tuple[str, ...]] = {
     "jet energy (JES, JER)": ("jes", "jer"),
     "b tagging": ("btag", "mistag"),
-    "tt̄ modelling": ("generator", "hadronizer", "ps_isr", "ps_fsr", "scale_muR", "scale_muF"),
+    "tt̄ modelling": ("generator", "hadronizer", "ps_isr", "ps_fsr"),
     "lepton scale factor": ("lepton_sf",),
-    "background normalization": ("single_top_xsec", "wjets_norm"),
+    "background modelling": ("single_top_xsec", "wjets_norm", "scale_muR"),
     "luminosity": ("luminosity",),
     "MC statistics": ("staterror",),
 }

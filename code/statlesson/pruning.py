@@ -1,0 +1,109 @@
+"""Pruning: which systematic templates the fit needs, judged against the data's precision.
+
+A systematic (or its shape part) is *pruned* when its effect is small compared with what the data
+can measure. Each (systematic, sample, region) gets
+
+* ``effect``: the largest relative change of the sample's yield (up or down), times the sample's
+  share of the region's total prediction, i.e. the relative change of the total prediction;
+* ``data_precision``: the relative statistical precision of the region's data, 1/√N;
+* ``shape_resolved``: whether the templates resolve a shape change at all
+  (:func:`statlesson.histograms.is_normalization_only` is False).
+
+The decision per systematic and sample (:func:`decisions`):
+
+* ``"drop"`` if ``effect`` is below :data:`PRUNE_FRACTION` of ``data_precision`` in every region:
+  it would change the total uncertainty by at most ½·PRUNE_FRACTION² in quadrature (2 %);
+* ``"normalization"`` if no region resolves a shape and the yield changes by the same factor
+  everywhere (within :data:`SAME_FACTOR_TOLERANCE`), since cabinetry's ``Normalization``
+  systematic has one size for all the samples and regions it acts on;
+* ``"shape"`` otherwise: a ``NormPlusShape`` systematic with templates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .histograms import SYSTEMATICS, Templates, is_normalization_only
+from .histograms import DATA_SAMPLE, MODEL_SAMPLES
+from .selection import REGIONS
+
+__all__ = ["PRUNE_FRACTION", "SAME_FACTOR_TOLERANCE", "decisions", "effect_table"]
+
+#: A systematic whose effect on every region's total prediction is below this fraction of the
+#: data's statistical precision there is dropped.
+PRUNE_FRACTION: float = 0.2
+
+#: Yield factors (up − 1 and 1 − down) that agree within this absolute amount count as the same
+#: size, so one ``Normalization`` value can describe them.
+SAME_FACTOR_TOLERANCE: float = 0.001
+
+
+def effect_table(templates: Templates) -> pd.DataFrame:
+    """Size of every templated systematic for every sample and region (see the module docstring).
+
+    Columns: ``systematic``, ``sample``, ``region``, ``up`` and ``down`` (yield factors),
+    ``share`` (sample yield / total prediction), ``effect``, ``data_precision``,
+    ``shape_resolved``. Raises ``KeyError`` naming a missing histogram.
+    """
+    rows = []
+    for region in REGIONS:
+        nominals = {s: templates.nominal(region, s) for s in MODEL_SAMPLES}
+        total = sum(float(h.values().sum()) for h in nominals.values())
+        n_data = float(templates.nominal(region, DATA_SAMPLE).values().sum())
+        if total <= 0 or n_data <= 0:
+            raise ValueError(f"region {region}: no predicted or no observed events to compare")
+        for syst in SYSTEMATICS.values():
+            for sample in syst.samples:
+                nominal = nominals[sample]
+                up = templates.variation(region, sample, syst.name, "up")
+                down = templates.variation(region, sample, syst.name, "down")
+                yield_nominal = float(nominal.values().sum())
+                factors = [float(h.values().sum()) / yield_nominal for h in (up, down)]
+                tested = [up] if syst.symmetrized else [up, down]
+                flat = is_normalization_only(
+                    nominal, *tested, independent=syst.kind == "alternative"
+                )
+                share = yield_nominal / total
+                rows.append({
+                    "systematic": syst.name, "sample": sample, "region": region,
+                    "up": factors[0], "down": factors[1], "share": share,
+                    "effect": max(abs(f - 1) for f in factors) * share,
+                    "data_precision": 1 / np.sqrt(n_data), "shape_resolved": not flat,
+                })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def decisions(effects: pd.DataFrame, *, fraction: float = PRUNE_FRACTION) -> pd.DataFrame:
+    """Pruning decision per systematic and sample from an :func:`effect_table`.
+
+    Returns one row per (systematic, sample) with ``largest effect / precision`` (over the
+    regions) and ``decision``: ``"drop"``, ``"normalization"`` or ``"shape"``; the
+    ``"normalization"`` rows also carry ``size``, the mean of |factor − 1| over samples and regions.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must lie between 0 and 1, got {fraction}")
+    ratio = effects["effect"] / effects["data_precision"]
+    out = []
+    for (name, sample), rows in effects.assign(ratio=ratio).groupby(
+        ["systematic", "sample"], sort=False
+    ):
+        size = np.abs(np.concatenate([rows["up"] - 1, 1 - rows["down"]]))
+        everywhere = effects.loc[effects["systematic"] == name]
+        all_sizes = np.abs(np.concatenate([everywhere["up"] - 1, 1 - everywhere["down"]]))
+        if rows["ratio"].max() < fraction:
+            decision = "drop"
+        elif (
+            not everywhere["shape_resolved"].any()
+            and np.ptp(all_sizes) < SAME_FACTOR_TOLERANCE
+        ):
+            decision = "normalization"
+        else:
+            decision = "shape"
+        out.append({
+            "systematic": name, "sample": sample,
+            "largest effect / precision": float(rows["ratio"].max()),
+            "decision": decision,
+            "size": float(size.mean()) if decision == "normalization" else np.nan,
+        })  # fmt: skip
+    return pd.DataFrame(out)
