@@ -495,8 +495,8 @@ def test_build_workspace_validates_a_config_it_did_not_load(tmp_path):
 
 
 def test_build_workspace_leaves_the_physics_checks_to_the_workspace(tmp_path, monkeypatch):
-    """Episode 4 builds a workspace from a configuration with the luminosity sign mistake, to show
-    the workspace checks finding it: only the schema is checked before building."""
+    """A configuration with the luminosity sign mistake can still be built, so that the workspace
+    checks can be shown finding it (episode 4): only the schema is checked before building."""
     config = model.load_config(model.CONFIG_FILE, tmp_path)
     broken = _edit(("Systematics", 0, "Down"), {"Normalization": 0.023})(config)
     with pytest.raises(ConfigError, match="same direction"):

@@ -113,42 +113,47 @@ def test_profile_scan_is_zero_at_best_fit_and_parabolic_nearby(likelihood, fit_r
         fitting.profile_scan(pdf, data, fit_results, POI, [-1.0])
 
 
-def test_observed_limit_of_a_large_signal_is_one_sided_gaussian(likelihood, fit_results):
-    # With a signal far above the background CLb ≈ 1, so CLs ≈ CLs+b and the 95 % CL limit sits
-    # where the profile likelihood rises by 1.645²: μ̂ + 1.645 σ for a Gaussian likelihood.
-    pdf, data = likelihood
-    i = fit_results.labels.index(POI)
-    mu, sigma = fit_results.bestfit[i], fit_results.uncertainty[i]
-    scan = fitting.profile_scan(pdf, data, fit_results, POI, np.linspace(mu, mu + 3 * sigma, 7))
-    bkg = np.asarray(pdf.config.suggested_init())
-    bkg[pdf.config.poi_index] = 0.0
-    sigma_bkg = cabinetry.fit.fit(pdf, pdf.expected_data(bkg).tolist(), init_pars=bkg.tolist())
-    limit = fitting.asymptotic_cls(scan, sigma_bkg.uncertainty[i])
-    # where the scan reaches q = 1.645² (one-sided 95 %), interpolated in sqrt(q)
-    crossing = np.interp(1.645, np.sqrt(scan.delta_nlls), scan.parameter_values)
-    assert limit.observed_limit == pytest.approx(crossing, rel=2e-3)
-    # and close to the Gaussian value (the likelihood is slightly wider above the minimum)
-    assert limit.observed_limit == pytest.approx(mu + 1.645 * sigma, abs=0.25 * sigma)
-    # expected limits without signal: ordered bands, median 1.96 σ_A
-    assert limit.expected_limit[0] < limit.expected_limit[2] < limit.expected_limit[4]
-    assert limit.expected_limit[2] == pytest.approx(1.96 * sigma_bkg.uncertainty[i], rel=1e-3)
-
-
-def test_asymptotic_cls_needs_a_bracketing_scan():
+def test_observed_limit_needs_a_scan_that_reaches_it():
     scan = cabinetry.fit.ScanResults(POI, 1.0, 0.05, np.array([1.0, 1.01]), np.array([0.0, 0.04]))
-    with pytest.raises(ValueError, match="bracket"):
-        fitting.asymptotic_cls(scan, 0.05)
-    with pytest.raises(ValueError, match="positive"):
-        fitting.asymptotic_cls(scan, 0.0)
+    with pytest.raises(ValueError, match="extend it"):
+        fitting.observed_limit(scan)
 
 
-def test_expected_limit_formula_for_a_gaussian_measurement():
-    # median expected limit with sigma_A = 1: Phi^-1(1 - 0.05 * 0.5) = 1.96
-    scan = cabinetry.fit.ScanResults(POI, 0.0, 1.0, np.linspace(0, 5, 51), np.linspace(0, 5, 51) ** 2)
-    limit = fitting.asymptotic_cls(scan, 1.0)
-    assert limit.expected_limit[2] == pytest.approx(1.96, abs=1e-3)
-    # observed = expected when the data sit exactly at the background expectation
-    assert limit.observed_limit == pytest.approx(1.96, abs=0.02)
+def test_observed_limit_of_a_gaussian_scan_is_one_sided_1645_sigma():
+    # q = ((mu - 1) / 0.1)^2: the 95 % CL one-sided limit is 1 + 1.645 * 0.1
+    mu = np.linspace(0.7, 1.4, 15)
+    scan = cabinetry.fit.ScanResults(POI, 1.0, 0.1, mu, ((mu - 1.0) / 0.1) ** 2)
+    assert fitting.observed_limit(scan) == pytest.approx(1.1645, abs=2e-3)
+    assert fitting.observed_limit(scan, confidence_level=0.9) == pytest.approx(1.1282, abs=2e-3)
+
+
+def test_expected_limits_need_the_background_only_point(likelihood):
+    pdf, _ = likelihood
+    with pytest.raises(ValueError, match="POI at 0"):
+        fitting.expected_limits(pdf, pdf.config.suggested_init())
+
+
+def test_decorrelate_gives_one_parameter_per_region(likelihood):
+    pdf, _ = likelihood
+    workspace = json.loads(json.dumps(pdf.spec))
+    workspace = {"channels": workspace["channels"], "version": "1.0.0",
+                 "measurements": [{"name": "m", "config": {"poi": POI, "parameters": []}}],
+                 "observations": [{"name": c["name"], "data": [1.0] * len(c["samples"][0]["data"])}
+                                  for c in workspace["channels"]]}
+    split = fitting.decorrelate(workspace, "hadronizer")
+    names = {m["name"] for c in split["channels"] for s in c["samples"] for m in s["modifiers"]}
+    assert {"hadronizer_4j1b", "hadronizer_4j2b"} <= names and "hadronizer" not in names
+    assert any(m["name"] == "hadronizer" for c in workspace["channels"]  # input unchanged
+               for s in c["samples"] for m in s["modifiers"])
+    split_pdf = pyhf.Workspace(split).model()
+    assert split_pdf.config.npars == pdf.config.npars + 1
+    # at the nominal point both models predict the same
+    np.testing.assert_allclose(
+        split_pdf.expected_actualdata(split_pdf.config.suggested_init()),
+        pyhf.Workspace(workspace).model().expected_actualdata(pdf.config.suggested_init()),
+    )
+    with pytest.raises(KeyError, match="no modifier 'hadronizr'"):
+        fitting.decorrelate(workspace, "hadronizr")
 
 
 def test_unknown_parameter_names_are_reported(fit_results):

@@ -21,6 +21,8 @@ The decision per systematic and sample (:func:`decisions`):
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 
@@ -28,7 +30,9 @@ from .histograms import SYSTEMATICS, Templates, is_normalization_only
 from .histograms import DATA_SAMPLE, MODEL_SAMPLES
 from .selection import REGIONS
 
-__all__ = ["PRUNE_FRACTION", "SAME_FACTOR_TOLERANCE", "decisions", "effect_table"]
+__all__ = [
+    "PRUNE_FRACTION", "SAME_FACTOR_TOLERANCE", "decisions", "effect_table", "unpruned_config",
+]
 
 #: A systematic whose effect on every region's total prediction is below this fraction of the
 #: data's statistical precision there is dropped.
@@ -107,3 +111,30 @@ def decisions(effects: pd.DataFrame, *, fraction: float = PRUNE_FRACTION) -> pd.
             "size": float(size.mean()) if decision == "normalization" else np.nan,
         })  # fmt: skip
     return pd.DataFrame(out)
+
+
+def unpruned_config(config: dict) -> dict:
+    """A copy of a cabinetry configuration with every templated systematic restored, unpruned.
+
+    Each systematic of :data:`statlesson.histograms.SYSTEMATICS` becomes a ``NormPlusShape`` entry
+    on all of its samples (one-sided ones symmetrized), as before pruning; the other entries (the
+    normalization-only uncertainties without templates) stay as they are. ``HistogramFolder`` gets
+    the suffix ``_unpruned`` so that the two models keep their templates apart.
+    """
+    out = copy.deepcopy(config)
+    keep = [s for s in out.get("Systematics", []) if s.get("Name") not in SYSTEMATICS]
+    restored = [
+        {
+            "Name": syst.name,
+            "Type": "NormPlusShape",
+            "Up": {"VariationPath": syst.variation_path("up")},
+            "Down": {"Symmetrize": True} if syst.symmetrized
+            else {"VariationPath": syst.variation_path("down")},
+            "Samples": list(syst.samples),
+        }
+        for syst in SYSTEMATICS.values()
+    ]  # fmt: skip
+    out["Systematics"] = keep + restored
+    folder = str(out["General"]["HistogramFolder"]).rstrip("/")
+    out["General"]["HistogramFolder"] = f"{folder}_unpruned/"
+    return out

@@ -1,0 +1,128 @@
+"""The interpretation helpers against pyhf's and cabinetry's own calculations on the lesson's workspace.
+
+Episode 5 uses :mod:`statlesson.fitting` where the standard calls are too slow to run live; each
+helper must give the standard call's answer within the tolerance stated in its test:
+
+* expected CLs limits and their bands: ``pyhf.infer.hypotest(..., test_stat="qtilde")`` on the
+  background-only Asimov data gives CLs = 0.05 at each of them (±0.003);
+* the observed limit: ``pyhf.infer.hypotest`` on the observed data gives CLs = 0.05 (±0.003);
+* exact impacts: ``cabinetry.fit.ranking`` (every parameter, four fits each), to 1e-3 in μ;
+  the covariance shortcut ranks the same leading parameters and agrees within 15 %;
+* the profile scan: ``cabinetry.fit.scan`` at the same points, to 0.01 in −2Δln L;
+* the significance: pyhf's ``q0`` hypotest excludes μ = 0 by far more than 5σ, with nuisance
+  parameters at their bounds in the μ = 0 fit, as the episode says.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cabinetry
+import numpy as np
+import pyhf
+import pytest
+
+from statlesson import fitting, histograms, model
+
+POI = "mu_ttbar"
+CLS_TOLERANCE = 0.003
+
+
+@pytest.fixture(scope="module")
+def likelihood(tmp_path_factory):
+    model.route_logging_to_stdout(logging.ERROR)
+    folder = tmp_path_factory.mktemp("standard")
+    histograms.build_histograms(folder)
+    workspace = model.build_workspace(model.load_config(model.CONFIG_FILE, folder))
+    return cabinetry.model_utils.model_and_data(workspace)
+
+
+@pytest.fixture(scope="module")
+def fit_results(likelihood):
+    pdf, data = likelihood
+    return cabinetry.fit.fit(pdf, data)
+
+
+@pytest.fixture(scope="module")
+def background(likelihood):
+    pdf, _ = likelihood
+    pars = np.asarray(pdf.config.suggested_init())
+    pars[pdf.config.poi_index] = 0.0
+    return pars
+
+
+def test_expected_limits_and_bands_match_pyhf_hypotest(likelihood, background):
+    pdf, _ = likelihood
+    limits = fitting.expected_limits(pdf, background)
+    assert np.all(np.diff(limits) > 0)
+    asimov = pdf.expected_data(background).tolist()
+    pyhf.set_backend("numpy", "scipy")
+    for band, mu in enumerate(limits):  # pyhf's expected set: -2σ ... +2σ, as ours
+        _, expected_set = pyhf.infer.hypotest(
+            mu, asimov, pdf, init_pars=background.tolist(), test_stat="qtilde",
+            return_expected_set=True,
+        )
+        assert float(expected_set[band]) == pytest.approx(0.05, abs=CLS_TOLERANCE), band
+
+
+def test_observed_limit_matches_pyhf_hypotest(likelihood, fit_results):
+    pdf, data = likelihood
+    i = fit_results.labels.index(POI)
+    mu, sigma = fit_results.bestfit[i], fit_results.uncertainty[i]
+    grid = np.linspace(mu - 2 * sigma, mu + 2.5 * sigma, 6)  # as in episode 5
+    limit = fitting.observed_limit(fitting.profile_scan(pdf, data, fit_results, POI, grid))
+    pyhf.set_backend("numpy", "scipy")
+    cls, tails = pyhf.infer.hypotest(limit, data, pdf, test_stat="qtilde", return_tail_probs=True)
+    assert float(cls) == pytest.approx(0.05, abs=CLS_TOLERANCE)
+    # pyhf's tail probabilities are CL_s+b = p_s+b and CL_b = 1 - p_b; here CL_b = 1
+    assert float(tails[1]) == pytest.approx(1.0, abs=1e-9)
+    assert float(tails[0]) == pytest.approx(float(cls), rel=1e-9)
+
+
+def test_profile_scan_matches_cabinetry_scan(likelihood, fit_results):
+    pdf, data = likelihood
+    i = fit_results.labels.index(POI)
+    mu, sigma = fit_results.bestfit[i], fit_results.uncertainty[i]
+    standard = cabinetry.fit.scan(pdf, data, POI, par_range=(mu - 2 * sigma, mu + 2 * sigma),
+                                  n_steps=3)
+    ours = fitting.profile_scan(pdf, data, fit_results, POI, standard.parameter_values)
+    np.testing.assert_allclose(ours.delta_nlls, standard.delta_nlls, atol=0.01)
+    assert standard.delta_nlls[0] > 3  # the points are far enough apart to mean something
+
+
+@pytest.mark.slow
+def test_impacts_match_cabinetry_ranking(likelihood, fit_results):
+    pdf, data = likelihood
+    standard = cabinetry.fit.ranking(pdf, data, fit_results=fit_results)
+    names = [n for n in standard.labels if not n.startswith("staterror")]
+    rows = [standard.labels.index(n) for n in names]
+    ours = fitting.refit_impacts(pdf, data, fit_results, names, POI, prefit=True)
+    for field in ("prefit_up", "prefit_down", "postfit_up", "postfit_down"):
+        np.testing.assert_allclose(getattr(ours, field), getattr(standard, field)[rows],
+                                   atol=1e-3, err_msg=field)
+    # the shortcut picks the same three leading parameters and gets their size within 15 %
+    shortcut = fitting.covariance_impacts(fit_results, POI)
+    size = np.maximum(np.abs(standard.postfit_up), np.abs(standard.postfit_down))[rows]
+    leading = [names[k] for k in np.argsort(-size)[:3]]
+    assert set(shortcut.labels[:3]) == set(leading)
+    for name in leading:
+        k = names.index(name)
+        assert abs(shortcut.postfit_up[shortcut.labels.index(name)]) == pytest.approx(
+            size[k], rel=0.15
+        )
+
+
+def test_background_only_hypothesis_is_excluded_with_parameters_at_their_bounds(likelihood):
+    pdf, data = likelihood
+    pyhf.set_backend("numpy", "scipy")
+    init, bounds, fixed = (pdf.config.suggested_init(), pdf.config.suggested_bounds(),
+                           pdf.config.suggested_fixed())  # fmt: skip
+    q0, (pars_0, _) = pyhf.infer.test_statistics.q0(0.0, data, pdf, init, bounds, fixed,
+                                                     return_fitted_pars=True)
+    p0 = pyhf.infer.hypotest(0.0, data, pdf, test_stat="q0")
+    assert float(p0) < 2.87e-7  # beyond 5 sigma
+    assert float(q0) > 25
+    names = pdf.config.par_names
+    at_bound = [n for n, v, (lo, hi) in zip(names, pars_0, bounds)
+                if n != POI and min(v - lo, hi - v) < 1e-3]
+    assert "luminosity" in at_bound  # the fit raises every normalization it can
