@@ -11,7 +11,8 @@ can measure. Each (systematic, sample, region) gets
 
 The decision per systematic and sample (:func:`decisions`):
 
-* ``"drop"`` if ``effect`` is below :data:`PRUNE_FRACTION` of ``data_precision`` in every region:
+* ``"drop"`` if ``effect`` is below :data:`PRUNE_FRACTION` of ``data_precision`` in every region
+  and no region resolves a shape change (the yield test alone cannot see a pure shape effect):
   it would change the total uncertainty by at most ½·PRUNE_FRACTION² in quadrature (2 %);
 * ``"normalization"`` if no region resolves a shape and the yield changes by the same factor
   everywhere (within :data:`SAME_FACTOR_TOLERANCE`), since cabinetry's ``Normalization``
@@ -95,7 +96,7 @@ def decisions(effects: pd.DataFrame, *, fraction: float = PRUNE_FRACTION) -> pd.
         size = np.abs(np.concatenate([rows["up"] - 1, 1 - rows["down"]]))
         everywhere = effects.loc[effects["systematic"] == name]
         all_sizes = np.abs(np.concatenate([everywhere["up"] - 1, 1 - everywhere["down"]]))
-        if rows["ratio"].max() < fraction:
+        if rows["ratio"].max() < fraction and not rows["shape_resolved"].any():
             decision = "drop"
         elif (
             not everywhere["shape_resolved"].any()
