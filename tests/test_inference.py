@@ -165,6 +165,18 @@ def test_fixed_nps_scan_equals_model_without_nps_when_nps_are_not_pulled():
 # --- Asimov data and control regions -----------------------------------------------------------
 
 
+def test_profile_scan_equals_a_plain_fixed_poi_fit_loop(three_bin_model):
+    """The helper is the loop episode 1 writes out: fixed_poi_fit minus the global minimum."""
+    data = [221.0, 340.0, 176.0] + three_bin_model.config.auxdata
+    mu = np.linspace(0.8, 1.3, 6)
+    _, best = pyhf.infer.mle.fit(data, three_bin_model, return_fitted_val=True)
+    plain = [float(pyhf.infer.mle.fixed_poi_fit(m, data, three_bin_model,
+                                                return_fitted_val=True)[1]) - float(best)
+             for m in mu]  # fmt: skip
+    np.testing.assert_allclose(inference.profile_scan(three_bin_model, data, mu), plain,
+                               atol=1e-3)
+
+
 def test_asimov_fit_returns_mu_one(three_bin_model):
     data = asimov(three_bin_model)
     mu_hat, sigma = inference.fit_poi(three_bin_model, data)
