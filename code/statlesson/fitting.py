@@ -371,8 +371,8 @@ def expected_limits(
     statistic of the background-only Asimov data, q_μ,A = −2 ln λ_A(μ); the expected limit of
     band N is the μ where √q_μ,A = N + Φ⁻¹(1 − α Φ(N)). ``background_pars`` are the parameters of
     the Asimov data (μ = 0); they are also its unconditional best fit, so only fixed-μ fits are
-    needed: one at a first guess, three across the band, then √q_μ,A is interpolated (it is
-    smooth, nearly linear in μ). ``pyhf.infer.hypotest(μ, asimov, model, test_stat="qtilde")``
+    needed: one at a first guess of the median, one at each end of the band, then
+    σ_A(μ) = μ / √q_μ,A is interpolated (it is smooth and varies slowly with μ). ``pyhf.infer.hypotest(μ, asimov, model, test_stat="qtilde")``
     gives CLs = 1 − confidence_level at each returned value (the tests check this).
     """
     i = model.config.poi_index
@@ -401,8 +401,8 @@ def expected_limits(
     sigma_guess = 1.0 / np.sqrt(np.sum((signal - background) ** 2 / np.maximum(background, 1e-9)))
     mu0 = targets[2] * sigma_guess
     sigma0 = mu0 / sqrt_q(mu0)
-    points = targets[[0, 2, 4]] * sigma0
-    sigmas = np.array([mu / sqrt_q(mu) for mu in points])
+    points = np.array([targets[0] * sigma0, mu0, targets[4] * sigma0])
+    sigmas = np.array([points[0] / sqrt_q(points[0]), sigma0, points[2] / sqrt_q(points[2])])
     # μ_N = target_N · σ_A(μ_N), σ_A interpolated (quadratic through three points), by iteration
     coeff = np.polyfit(points, sigmas, 2)
     limits = targets * sigma0
