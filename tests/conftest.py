@@ -31,3 +31,29 @@ def regenerated(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("regenerated")
     toydata.write_all(out)
     return out
+
+
+@pytest.fixture(scope="module")
+def likelihood(tmp_path_factory):
+    """The lesson's model and observed data, built as episode 5 builds them (per test module, so
+    that modules running on different workers do not share files)."""
+    import logging
+
+    import cabinetry
+
+    from statlesson import histograms, model
+
+    model.route_logging_to_stdout(logging.ERROR)
+    folder = tmp_path_factory.mktemp("likelihood")
+    histograms.build_histograms(folder)
+    workspace = model.build_workspace(model.load_config(model.CONFIG_FILE, folder))
+    return cabinetry.model_utils.model_and_data(workspace)
+
+
+@pytest.fixture(scope="module")
+def fit_results(likelihood):
+    """cabinetry's maximum-likelihood fit of the lesson's model to the pseudo-data."""
+    import cabinetry
+
+    pdf, data = likelihood
+    return cabinetry.fit.fit(pdf, data)

@@ -4,31 +4,15 @@ fast interpretation helpers against exact computations."""
 from __future__ import annotations
 
 import json
-import logging
 
 import cabinetry
 import numpy as np
 import pyhf
 import pytest
 
-from statlesson import fitting, histograms, model, samples
+from statlesson import fitting, samples
 
 POI = "mu_ttbar"
-
-
-@pytest.fixture(scope="module")
-def likelihood(tmp_path_factory):
-    model.route_logging_to_stdout(logging.ERROR)
-    folder = tmp_path_factory.mktemp("fit")
-    histograms.build_histograms(folder)
-    workspace = model.build_workspace(model.load_config(model.CONFIG_FILE, folder))
-    return cabinetry.model_utils.model_and_data(workspace)
-
-
-@pytest.fixture(scope="module")
-def fit_results(likelihood):
-    pdf, data = likelihood
-    return cabinetry.fit.fit(pdf, data)
 
 
 def test_asimov_closure(likelihood):

@@ -15,32 +15,16 @@ helper must give the standard call's answer within the tolerance stated in its t
 
 from __future__ import annotations
 
-import logging
 
 import cabinetry
 import numpy as np
 import pyhf
 import pytest
 
-from statlesson import fitting, histograms, model
+from statlesson import fitting
 
 POI = "mu_ttbar"
 CLS_TOLERANCE = 0.003
-
-
-@pytest.fixture(scope="module")
-def likelihood(tmp_path_factory):
-    model.route_logging_to_stdout(logging.ERROR)
-    folder = tmp_path_factory.mktemp("standard")
-    histograms.build_histograms(folder)
-    workspace = model.build_workspace(model.load_config(model.CONFIG_FILE, folder))
-    return cabinetry.model_utils.model_and_data(workspace)
-
-
-@pytest.fixture(scope="module")
-def fit_results(likelihood):
-    pdf, data = likelihood
-    return cabinetry.fit.fit(pdf, data)
 
 
 @pytest.fixture(scope="module")
