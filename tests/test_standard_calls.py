@@ -53,7 +53,7 @@ def test_observed_limit_matches_pyhf_hypotest(likelihood, fit_results):
     pdf, data = likelihood
     i = fit_results.labels.index(POI)
     mu, sigma = fit_results.bestfit[i], fit_results.uncertainty[i]
-    grid = mu + sigma * np.arange(-2, 3)  # as in episode 5
+    grid = mu + sigma * np.linspace(-2, 2, 7)  # as in episode 5
     limit = fitting.observed_limit(fitting.profile_scan(pdf, data, fit_results, POI, grid))
     pyhf.set_backend("numpy", "scipy")
     cls, tails = pyhf.infer.hypotest(limit, data, pdf, test_stat="qtilde", return_tail_probs=True)
