@@ -6,8 +6,8 @@ can measure. Each (systematic, sample, region) gets
 * ``effect``: the largest relative change of the sample's yield (up or down), times the sample's
   share of the region's total prediction, i.e. the relative change of the total prediction;
 * ``data_precision``: the relative statistical precision of the region's data, 1/√N;
-* ``shape_resolved``: whether the templates resolve a shape change at all
-  (:func:`statlesson.histograms.is_normalization_only` is False).
+* ``shape_resolved``: whether the templates resolve a shape change at all (the column
+  ``normalization only`` of :func:`statlesson.histograms.variation_summary` is False).
 
 The decision per systematic and sample (:func:`decisions`):
 
@@ -27,8 +27,7 @@ import copy
 import numpy as np
 import pandas as pd
 
-from .histograms import SYSTEMATICS, Templates, is_normalization_only
-from .histograms import DATA_SAMPLE, MODEL_SAMPLES
+from .histograms import DATA_SAMPLE, MODEL_SAMPLES, SYSTEMATICS, Templates, variation_summary
 from .selection import REGIONS
 
 __all__ = [
@@ -53,28 +52,23 @@ def effect_table(templates: Templates) -> pd.DataFrame:
     """
     rows = []
     for region in REGIONS:
-        nominals = {s: templates.nominal(region, s) for s in MODEL_SAMPLES}
-        total = sum(float(h.values().sum()) for h in nominals.values())
+        yields = {s: float(templates.nominal(region, s).values().sum()) for s in MODEL_SAMPLES}
+        total = sum(yields.values())
         n_data = float(templates.nominal(region, DATA_SAMPLE).values().sum())
         if total <= 0 or n_data <= 0:
             raise ValueError(f"region {region}: no predicted or no observed events to compare")
+        # yield factors and shape test, as episode 3 tabulates them
+        summaries = {s: variation_summary(templates, s, region) for s in MODEL_SAMPLES}
         for syst in SYSTEMATICS.values():
             for sample in syst.samples:
-                nominal = nominals[sample]
-                up = templates.variation(region, sample, syst.name, "up")
-                down = templates.variation(region, sample, syst.name, "down")
-                yield_nominal = float(nominal.values().sum())
-                factors = [float(h.values().sum()) / yield_nominal for h in (up, down)]
-                tested = [up] if syst.symmetrized else [up, down]
-                flat = is_normalization_only(
-                    nominal, *tested, independent=syst.kind == "alternative"
-                )
-                share = yield_nominal / total
+                row = summaries[sample].loc[syst.name]
+                share = yields[sample] / total
                 rows.append({
                     "systematic": syst.name, "sample": sample, "region": region,
-                    "up": factors[0], "down": factors[1], "share": share,
-                    "effect": max(abs(f - 1) for f in factors) * share,
-                    "data_precision": 1 / np.sqrt(n_data), "shape_resolved": not flat,
+                    "up": row["up"], "down": row["down"], "share": share,
+                    "effect": max(abs(row["up"] - 1), abs(row["down"] - 1)) * share,
+                    "data_precision": 1 / np.sqrt(n_data),
+                    "shape_resolved": not row["normalization only"],
                 })  # fmt: skip
     return pd.DataFrame(rows)
 
