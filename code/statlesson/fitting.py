@@ -372,8 +372,9 @@ def expected_limits(
     band N is the μ where √q_μ,A = N + Φ⁻¹(1 − α Φ(N)). ``background_pars`` are the parameters of
     the Asimov data (μ = 0); they are also its unconditional best fit, so only fixed-μ fits are
     needed: one at a first guess of the median, one at each end of the band, then
-    σ_A(μ) = μ / √q_μ,A is interpolated (it is smooth and varies slowly with μ). ``pyhf.infer.hypotest(μ, asimov, model, test_stat="qtilde")``
-    gives CLs = 1 − confidence_level at each returned value (the tests check this).
+    σ_A(μ) = μ / √q_μ,A is interpolated (it is smooth and varies slowly with μ).
+    ``pyhf.infer.hypotest(μ, asimov, model, test_stat="qtilde")`` gives CLs = 1 − confidence_level
+    at each returned value (the tests check this).
     """
     i = model.config.poi_index
     pars = np.asarray(background_pars, dtype=float)
