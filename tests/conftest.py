@@ -34,20 +34,25 @@ def regenerated(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def likelihood(tmp_path_factory):
-    """The lesson's model and observed data, built as episode 5 builds them (per test module, so
-    that modules running on different workers do not share files)."""
+def lesson_workspace(tmp_path_factory):
+    """The lesson's workspace, built as episode 5 builds it (per test module, so that modules
+    running on different workers do not share files)."""
     import logging
-
-    import cabinetry
 
     from statlesson import histograms, model
 
     model.route_logging_to_stdout(logging.ERROR)
     folder = tmp_path_factory.mktemp("likelihood")
     histograms.build_histograms(folder)
-    workspace = model.build_workspace(model.load_config(model.CONFIG_FILE, folder))
-    return cabinetry.model_utils.model_and_data(workspace)
+    return model.build_workspace(model.load_config(model.CONFIG_FILE, folder))
+
+
+@pytest.fixture(scope="module")
+def likelihood(lesson_workspace):
+    """The lesson's model and observed data (``cabinetry.model_utils.model_and_data``)."""
+    import cabinetry
+
+    return cabinetry.model_utils.model_and_data(lesson_workspace)
 
 
 @pytest.fixture(scope="module")

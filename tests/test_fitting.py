@@ -117,13 +117,9 @@ def test_expected_limits_need_the_background_only_point(likelihood):
         fitting.expected_limits(pdf, pdf.config.suggested_init())
 
 
-def test_decorrelate_gives_one_parameter_per_region(likelihood):
+def test_decorrelate_gives_one_parameter_per_region(lesson_workspace, likelihood):
     pdf, _ = likelihood
-    workspace = json.loads(json.dumps(pdf.spec))
-    workspace = {"channels": workspace["channels"], "version": "1.0.0",
-                 "measurements": [{"name": "m", "config": {"poi": POI, "parameters": []}}],
-                 "observations": [{"name": c["name"], "data": [1.0] * len(c["samples"][0]["data"])}
-                                  for c in workspace["channels"]]}
+    workspace = lesson_workspace
     split = fitting.decorrelate(workspace, "hadronizer")
     names = {m["name"] for c in split["channels"] for s in c["samples"] for m in s["modifiers"]}
     assert {"hadronizer_4j1b", "hadronizer_4j2b"} <= names and "hadronizer" not in names
@@ -134,7 +130,7 @@ def test_decorrelate_gives_one_parameter_per_region(likelihood):
     # at the nominal point both models predict the same
     np.testing.assert_allclose(
         split_pdf.expected_actualdata(split_pdf.config.suggested_init()),
-        pyhf.Workspace(workspace).model().expected_actualdata(pdf.config.suggested_init()),
+        pdf.expected_actualdata(pdf.config.suggested_init()),
     )
     with pytest.raises(KeyError, match="no modifier 'hadronizr'"):
         fitting.decorrelate(workspace, "hadronizr")

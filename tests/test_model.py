@@ -35,10 +35,14 @@ def _systematic(config, name):
     return next(s for s in config["Systematics"] if s["Name"] == name)
 
 
-def test_config_covers_every_modelled_systematic_with_the_right_size(config, workdir):
+@pytest.fixture(scope="module")
+def effects(workdir):
+    """The pruning effect table of the lesson's templates."""
+    return pruning.effect_table(histograms.read_histograms(workdir / histograms.HISTOGRAM_FILE))
+
+
+def test_config_covers_every_modelled_systematic_with_the_right_size(config, effects):
     """The hand-written YAML applies the pruning decisions, in both directions."""
-    templates = histograms.read_histograms(workdir / histograms.HISTOGRAM_FILE)
-    effects = pruning.effect_table(templates)
     decided = pruning.decisions(effects)
     kept = decided[decided["decision"] != "drop"]
     entries = {s["Name"]: s for s in config["Systematics"]}
@@ -66,9 +70,7 @@ def test_config_covers_every_modelled_systematic_with_the_right_size(config, wor
             assert entry["Down"].get("Symmetrize", False) == syst.symmetrized, name
 
 
-def test_pruned_systematics_are_negligible_and_kept_ones_are_not(workdir):
-    templates = histograms.read_histograms(workdir / histograms.HISTOGRAM_FILE)
-    effects = pruning.effect_table(templates)
+def test_pruned_systematics_are_negligible_and_kept_ones_are_not(effects):
     decided = pruning.decisions(effects).set_index(["systematic", "sample"])
     # the factorization scale moves no region's prediction by more than 0.2 / sqrt(N_data)
     muf = effects[effects["systematic"] == "scale_muF"]
