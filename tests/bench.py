@@ -39,9 +39,8 @@ import uproot
 
 import bench_notebooks
 
-from statlesson import histograms
-from statlesson.samples import data_path
-from statlesson.selection import TREE_NAME
+from statlesson import daskrun, histograms, scaleout
+from statlesson.ntuple import TREE_NAME, data_path
 
 TARGET_PER_S = 400_000
 
@@ -142,7 +141,7 @@ def run_dask(args: argparse.Namespace) -> dict[str, Any]:
     t_sync = best_time(lambda: scaleout.compute_templates(
         scaleout.lazy_templates(steps_per_file=steps), scheduler="sync"), args.repeat)  # fmt: skip
     equal = bool(scaleout.compare_templates(templates, reference)["equal"].all())
-    left = scaleout.worker_processes()
+    left = daskrun.worker_processes()
     print(f"chunks: {n_chunks} ({steps} per file), templates: {len(reference)}")
     print(f"single process (histograms.build_templates): {t_single:6.3f} s")
     print(f"Dask, one process (scheduler='sync'):        {t_sync:6.3f} s")

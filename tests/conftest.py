@@ -39,12 +39,12 @@ def lesson_workspace(tmp_path_factory):
     running on different workers do not share files)."""
     import logging
 
-    from statlesson import histograms, model
+    from statlesson import histograms, modelspec
 
-    model.route_logging_to_stdout(logging.ERROR)
+    modelspec.route_logging_to_stdout(logging.ERROR)
     folder = tmp_path_factory.mktemp("likelihood")
     histograms.build_histograms(folder)
-    return model.build_workspace(model.load_config(model.CONFIG_FILE, folder))
+    return modelspec.build_workspace(modelspec.load_config(modelspec.config_file(), folder))
 
 
 @pytest.fixture(scope="module")

@@ -27,21 +27,8 @@ import uproot
 import yaml
 from cabinetry.fit import FitResults
 
-from statlesson import (
-    fileio,
-    fitting,
-    histograms,
-    histplots,
-    inference,
-    model,
-    plotting,
-    samples,
-    selection,
-    setupcheck,
-    toydata,
-    variations,
-)
-from statlesson.model import ConfigError, WorkspaceSchemaError, WorkspaceValidationError
+from statlesson import catalogue, diagnostics, fileio, fitting, histograms, histplots, inference, limits, modelspec, ntuple, selection, setupcheck, toydata, validation, variations
+from statlesson.validation import ConfigError, WorkspaceSchemaError, WorkspaceValidationError
 
 matplotlib.use("Agg")
 
@@ -95,7 +82,7 @@ def _hist(values, edges=(0.0, 1.0, 2.0, 3.0)) -> hist.Hist:
 
 
 def _raw_config() -> dict:
-    return yaml.safe_load(model.CONFIG_FILE.read_text())
+    return yaml.safe_load(modelspec.config_file().read_text())
 
 
 def _workspace() -> dict:
@@ -143,7 +130,7 @@ def _files_in(folder: Path) -> list[str]:
                      id="open_root-missing"),
         pytest.param(lambda f: fileio.open_root(f["junk"]), OSError,
                      r"junk\.root is not a readable ROOT file \(not a ROOT file", id="open_root-junk"),
-        pytest.param(lambda f: model.load_config(f["missing"].parent), FileNotFoundError,
+        pytest.param(lambda f: modelspec.load_config(f["missing"].parent), FileNotFoundError,
                      "cabinetry configuration not found", id="load_config-folder"),
     ],
 )  # fmt: skip
@@ -177,8 +164,8 @@ def test_file_without_the_tree(files, call, error, match):
     ],
 )
 def test_inventory_names_a_broken_file(files, tmp_path, defect, error, match):
-    for name in samples.SAMPLES:
-        (tmp_path / f"{name}.root").symlink_to(samples.DATA_DIR / f"{name}.root")
+    for name in catalogue.SAMPLES:
+        (tmp_path / f"{name}.root").symlink_to(ntuple.data_dir() / f"{name}.root")
     (tmp_path / "wjets.root").unlink()
     (tmp_path / "wjets.root").write_bytes(files[defect].read_bytes())
     with pytest.raises(error, match=match):
@@ -186,10 +173,10 @@ def test_inventory_names_a_broken_file(files, tmp_path, defect, error, match):
 
 
 def test_build_workspace_with_a_histograms_file_that_is_not_root(tmp_path):
-    config = model.load_config(model.CONFIG_FILE, tmp_path)
+    config = modelspec.load_config(modelspec.config_file(), tmp_path)
     (tmp_path / histograms.HISTOGRAM_FILE).write_text("not ROOT")
     with pytest.raises(OSError, match=r"histograms\.root is not a readable ROOT file.*build_histograms"):
-        model.build_workspace(config)
+        modelspec.build_workspace(config)
 
 
 def test_read_histograms_of_a_file_that_is_not_root(files):
@@ -260,7 +247,7 @@ VALID_SAMPLES = "valid samples: ttbar, ttbar_generator, ttbar_hadronizer, single
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        pytest.param(lambda: samples.data_path("zjets"), VALID_SAMPLES, id="data_path"),
+        pytest.param(lambda: ntuple.data_path("zjets"), VALID_SAMPLES, id="data_path"),
         pytest.param(lambda: selection.read_events("zjets"), VALID_SAMPLES, id="read_events"),
         pytest.param(lambda: selection.nominal_weight(ak.Array([{"weight": 1.0}]), "zjets"),
                      VALID_SAMPLES, id="nominal_weight"),
@@ -272,13 +259,13 @@ VALID_SAMPLES = "valid samples: ttbar, ttbar_generator, ttbar_hadronizer, single
         pytest.param(lambda: histograms.fill_sample("zjets"), VALID_SAMPLES, id="fill_sample"),
         pytest.param(lambda: histograms.new_histogram("4j3b"), "unknown region '4j3b'; valid regions",
                      id="new_histogram"),
-        pytest.param(lambda: histograms.get_systematic("pdf"),
+        pytest.param(lambda: catalogue.get_systematic("pdf"),
                      "unknown systematic 'pdf'; valid systematics: lepton_sf", id="get_systematic"),
         pytest.param(lambda: histograms.Templates().variation("4j1b", "ttbar", "JES", "up"),
                      "unknown systematic 'JES'", id="Templates.variation"),
-        pytest.param(lambda: histograms.variation_summary(histograms.Templates(), "zjets", "4j1b"),
+        pytest.param(lambda: diagnostics.variation_summary(histograms.Templates(), "zjets", "4j1b"),
                      "unknown sample 'zjets'", id="variation_summary-sample"),
-        pytest.param(lambda: histograms.variation_summary(histograms.Templates(), "ttbar", "4j3b"),
+        pytest.param(lambda: diagnostics.variation_summary(histograms.Templates(), "ttbar", "4j3b"),
                      "unknown region '4j3b'", id="variation_summary-region"),
         pytest.param(lambda: histplots.plot_templates(histograms.Templates(), "ttbar", "pdf"),
                      "unknown systematic 'pdf'", id="plot_templates-systematic"),
@@ -305,10 +292,10 @@ def test_write_all_checks_every_name_before_generating_anything(tmp_path):
 def test_unknown_region_or_sample_in_a_workspace():
     ws = _workspace()
     with pytest.raises(KeyError, match="no region '4j3b' in this workspace; regions: signal_region"):
-        model.normsys_factors(ws, "bkg_norm", "4j3b", "background")
+        modelspec.normsys_factors(ws, "bkg_norm", "4j3b", "background")
     with pytest.raises(KeyError, match="no sample 'zjets' in region 'signal_region'.*samples: ttbar, "
                                        "background"):
-        model.normsys_factors(ws, "bkg_norm", "signal_region", "zjets")
+        modelspec.normsys_factors(ws, "bkg_norm", "signal_region", "zjets")
 
 
 @pytest.fixture(scope="module")
@@ -329,7 +316,7 @@ def small_fit():
                      id="nuisance_parameters"),
         pytest.param(lambda m, d, r: fitting.stat_only_uncertainty(r, "mu_ttbar"),
                      id="stat_only_uncertainty"),
-        pytest.param(lambda m, d, r: fitting.profile_scan(m, d, r, "mu_ttbar", [1.0]),
+        pytest.param(lambda m, d, r: limits.profile_scan(m, d, r, "mu_ttbar", [1.0]),
                      id="profile_scan"),
         pytest.param(lambda m, d, r: fitting.refit_impacts(m, d, r, ["bkg_norm", "mu_ttbar"], "mu"),
                      id="refit_impacts"),
@@ -361,14 +348,14 @@ def test_fill_sample_of_a_file_with_no_selected_event(files, defect, n_events):
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        pytest.param(lambda: histograms.shape_chi2(_hist([0, 0, 0]), _hist([0, 0, 0])),
+        pytest.param(lambda: diagnostics.shape_chi2(_hist([0, 0, 0]), _hist([0, 0, 0])),
                      "cannot compare shapes of an empty template", id="shape_chi2"),
-        pytest.param(lambda: histograms.staterror_uncertainty([]), "no histograms given",
+        pytest.param(lambda: diagnostics.staterror_uncertainty([]), "no histograms given",
                      id="staterror_uncertainty"),
         pytest.param(lambda: histplots.plot_stack({}), "nothing to stack", id="plot_stack"),
         pytest.param(lambda: histplots.plot_stat_uncertainty({}), "nothing to plot",
                      id="plot_stat_uncertainty"),
-        pytest.param(lambda: plotting.plot_variation(_hist([0, 0, 0]), _hist([1, 2, 3]), label="JES",
+        pytest.param(lambda: histplots.plot_variation(_hist([0, 0, 0]), _hist([1, 2, 3]), label="JES",
                                                      normalize=True),
                      "JES: the nominal histogram is empty and cannot be normalized.*normalize=False",
                      id="plot_variation"),
@@ -460,11 +447,11 @@ def _edit(path: tuple, value=None, *, delete: bool = False):
 def test_malformed_config_is_named(tmp_path, change, match):
     config = change(_raw_config())
     with pytest.raises(ConfigError, match=match):
-        model.validate_config(config)
+        validation.validate_config(config)
     path = tmp_path / "config.yml"  # the same through load_config, from a file
     path.write_text(yaml.safe_dump(config))
     with pytest.raises(ConfigError, match=match.replace("at top level: ", "")):
-        model.load_config(path, tmp_path)
+        modelspec.load_config(path, tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -485,27 +472,27 @@ def test_config_file_that_does_not_parse(tmp_path, text, match):
     path = tmp_path / "config.yml"
     path.write_text(text)
     with pytest.raises(ConfigError, match=match):
-        model.load_config(path)
+        modelspec.load_config(path)
 
 
 def test_build_workspace_validates_a_config_it_did_not_load(tmp_path):
-    config = _edit(("General", "InputPath"), delete=True)(model.load_config(model.CONFIG_FILE, tmp_path))
+    config = _edit(("General", "InputPath"), delete=True)(modelspec.load_config(modelspec.config_file(), tmp_path))
     with pytest.raises(ConfigError, match="'InputPath' is a required property"):
-        model.build_workspace(config)
+        modelspec.build_workspace(config)
 
 
 def test_build_workspace_leaves_the_physics_checks_to_the_workspace(tmp_path, monkeypatch):
     """A configuration with the luminosity sign mistake can still be built, so that the workspace
     checks can be shown finding it (episode 4): only the schema is checked before building."""
-    config = model.load_config(model.CONFIG_FILE, tmp_path)
+    config = modelspec.load_config(modelspec.config_file(), tmp_path)
     broken = _edit(("Systematics", 0, "Down"), {"Normalization": 0.023})(config)
     with pytest.raises(ConfigError, match="same direction"):
-        model.validate_config(broken)
+        validation.validate_config(broken)
     histograms.write_histograms({"a": _hist([1.0, 2.0, 3.0])}, tmp_path / histograms.HISTOGRAM_FILE)
     for name in ("collect", "postprocess"):  # no templates needed: cabinetry itself is not tested
-        monkeypatch.setattr(model.cabinetry.templates, name, lambda *args, **kwargs: None)
-    monkeypatch.setattr(model.cabinetry.workspace, "build", lambda config: {"built": True})
-    assert model.build_workspace(broken) == {"built": True}
+        monkeypatch.setattr(modelspec.cabinetry.templates, name, lambda *args, **kwargs: None)
+    monkeypatch.setattr(modelspec.cabinetry.workspace, "build", lambda config: {"built": True})
+    assert modelspec.build_workspace(broken) == {"built": True}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -543,20 +530,22 @@ BKG = ("channels", 0, "samples", 1)
     ("change", "match"),
     [
         pytest.param(_set((*BKG, "modifiers", 0, "type"), "normsyss"),
-                     "sample 'background' in region 'signal_region': modifier 'bkg_norm' has unknown "
-                     "type 'normsyss'; valid types: normfactor, .*normsys, histosys", id="unknown-type"),
+                     "sample 'background', modifier 'bkg_norm'.*unknown modifier type 'normsyss', "
+                     "valid types: normfactor, .*normsys, histosys", id="unknown-type"),
         pytest.param(_set((*BKG, "modifiers", 0, "data"), {"hi": 1.1}),
-                     r"normsys 'bkg_norm' has data \{'hi': 1.1\}; a normsys needs data "
+                     r"modifier 'bkg_norm'.*a normsys modifier needs 'data': "
                      r"\{'hi': <factor>, 'lo': <factor>\}", id="normsys-without-lo"),
         pytest.param(_set((*BKG, "modifiers", 1, "data"), [4.0, 6.0]),
-                     "histosys 'bkg_shape' has data .*; a histosys needs data {'hi_data'",
+                     "modifier 'bkg_shape'.*a histosys modifier needs 'data': {'hi_data'",
                      id="histosys-as-list"),
-        pytest.param(_add_staterror(None), "a staterror needs data \\[<absolute uncertainty per bin>\\]",
+        pytest.param(_add_staterror(None),
+                     "a staterror modifier needs 'data': \\[<absolute uncertainty per bin>\\]",
                      id="staterror-null"),
-        pytest.param(_set((*BKG, "data"), "5, 5"), "sample 'background' .* has data '5, 5'; it needs a "
-                     "list with the yield of each bin", id="sample-data-string"),
-        pytest.param(_set(("channels",), {}), "not a pyhf workspace: expected a dict with a list of "
-                     "'channels'.*build_workspace", id="channels-dict"),
+        pytest.param(_set((*BKG, "data"), "5, 5"),
+                     "sample 'background' .*data.*'5, 5' is not of type 'array'",
+                     id="sample-data-string"),
+        pytest.param(_set(("channels",), {}), "schema at top level \\(channels\\).* is not of type "
+                     "'array'.*cabinetry.workspace.build", id="channels-dict"),
         pytest.param(lambda ws: {k: v for k, v in ws.items() if k != "observations"},
                      "does not follow pyhf's schema at top level: 'observations' is a required "
                      "property", id="no-observations"),
@@ -565,16 +554,16 @@ BKG = ("channels", 0, "samples", 1)
 def test_workspace_with_an_invalid_modifier_or_block(change, match):
     broken = change(_workspace())
     with pytest.raises(WorkspaceSchemaError, match=match) as err:
-        model.validate_workspace(broken)
+        validation.validate_workspace(broken)
     # still what pyhf raises for a schema violation, and a ValueError like the other model errors
     assert isinstance(err.value, pyhf.exceptions.InvalidSpecification)
     assert isinstance(err.value, ValueError)
 
 
-@pytest.mark.parametrize("helper", [model.check_workspace, model.modifier_table])
+@pytest.mark.parametrize("helper", [validation.check_workspace, modelspec.modifier_table])
 def test_inspection_helpers_reject_a_malformed_workspace(helper):
     broken = _set((*BKG, "modifiers", 0, "type"), "normsyss")(_workspace())
-    with pytest.raises(WorkspaceSchemaError, match="unknown type 'normsyss'"):
+    with pytest.raises(WorkspaceSchemaError, match="unknown modifier type 'normsyss'"):
         helper(broken)
     with pytest.raises(WorkspaceSchemaError, match="not a pyhf workspace.*got a list"):
         helper([broken])
@@ -599,7 +588,7 @@ def test_inspection_helpers_reject_a_malformed_workspace(helper):
 def test_workspace_data_of_the_wrong_length(change, match):
     broken = change(_workspace())
     with pytest.raises(WorkspaceValidationError, match=match) as err:
-        model.validate_workspace(broken)
+        validation.validate_workspace(broken)
     assert [p.check for p in err.value.problems] == ["bin count"]
 
 
@@ -619,10 +608,10 @@ def test_workspace_data_of_the_wrong_length(change, match):
         pytest.param(lambda m, d, r: fitting.refit(m, d, m.config.suggested_init(), [7]),
                      r"fixed parameter indices \[7\] are out of range: the model has 2",
                      id="refit-fixed"),
-        pytest.param(lambda m, d, r: fitting.profile_scan(m, d, r._replace(labels=["a", "b", "c"]),
+        pytest.param(lambda m, d, r: limits.profile_scan(m, d, r._replace(labels=["a", "b", "c"]),
                                                           "a", [1.0]),
                      "the fit results have 3 parameters but the model has 2", id="scan-other-model"),
-        pytest.param(lambda m, d, r: fitting.profile_scan(m, d + [0.0], r, "mu", [1.0]),
+        pytest.param(lambda m, d, r: limits.profile_scan(m, d + [0.0], r, "mu", [1.0]),
                      "got 4", id="scan-data"),
         pytest.param(lambda m, d, r: inference.fit_poi(
             pyhf.Model(inference.counting_spec([1.0], [1.0]), poi_name=None), [1.0]),
@@ -631,7 +620,7 @@ def test_workspace_data_of_the_wrong_length(change, match):
                      "mu and q must have the same shape", id="plot_scan"),
         pytest.param(lambda m, d, r: inference.interval_from_scan([0, 1, 2], [1, 0, 1], level=0),
                      "level must be > 0", id="interval_from_scan"),
-        pytest.param(lambda m, d, r: plotting.plot_xsec_comparison((888.0, 30.0), {}),
+        pytest.param(lambda m, d, r: histplots.plot_xsec_comparison((888.0, 30.0), {}),
                      r"give \(central, \+uncertainty, -uncertainty\) in pb, got \(888.0, 30.0\)",
                      id="plot_xsec_comparison"),
         pytest.param(lambda m, d, r: histplots.plot_stat_uncertainty(
@@ -697,28 +686,28 @@ def test_histogram_writer_failing_midway_keeps_the_old_file(tmp_path, monkeypatc
 
 
 def test_workspace_writer_failing_midway_keeps_the_old_file(tmp_path, monkeypatch):
-    path = model.save_workspace(_workspace(), tmp_path / "ws.json")
+    path = modelspec.save_workspace(_workspace(), tmp_path / "ws.json")
     before = path.read_bytes()
 
     def partial_dump(obj, f, **kwargs):
         f.write('{"channels": [')
         _disk_full()
 
-    monkeypatch.setattr(model.json, "dump", partial_dump)
+    monkeypatch.setattr(modelspec.json, "dump", partial_dump)
     with pytest.raises(OSError, match="No space left"):
-        model.save_workspace(_workspace(), path)
+        modelspec.save_workspace(_workspace(), path)
     assert path.read_bytes() == before
     assert _files_in(tmp_path) == ["ws.json"]
 
 
 def test_workspace_that_json_cannot_store_keeps_the_old_file(tmp_path):
-    path = model.save_workspace(_workspace(), tmp_path / "ws.json")
+    path = modelspec.save_workspace(_workspace(), tmp_path / "ws.json")
     before = path.read_bytes()
     ws = _workspace()
     ws["observations"][0]["data"] = np.array([15.0, 25.0])
     with pytest.raises(TypeError, match=r"ndarray is not JSON serializable.*\.tolist\(\).*the "
                                         "previous file is unchanged"):
-        model.save_workspace(ws, path)
+        modelspec.save_workspace(ws, path)
     assert path.read_bytes() == before
     assert _files_in(tmp_path) == ["ws.json"]
 
@@ -753,11 +742,11 @@ def test_build_histograms_without_ntuples_keeps_the_old_file(tmp_path):
 @pytest.mark.parametrize(
     ("write", "error", "match"),
     [
-        pytest.param(lambda p: model.save_workspace(_workspace(), p), IsADirectoryError,
+        pytest.param(lambda p: modelspec.save_workspace(_workspace(), p), IsADirectoryError,
                      "is a folder; give the path of a file inside it", id="save_workspace-folder"),
         pytest.param(lambda p: histograms.write_histograms({"a": _hist([1, 2, 3])}, p),
                      IsADirectoryError, "is a folder", id="write_histograms-folder"),
-        pytest.param(lambda p: model.save_workspace(_workspace(), p / "blocker" / "ws.json"),
+        pytest.param(lambda p: modelspec.save_workspace(_workspace(), p / "blocker" / "ws.json"),
                      NotADirectoryError, r"blocker is a file, not a folder", id="parent-is-a-file"),
     ],
 )  # fmt: skip

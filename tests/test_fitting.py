@@ -10,7 +10,7 @@ import numpy as np
 import pyhf
 import pytest
 
-from statlesson import fitting, samples
+from statlesson import fitting, limits, ntuple
 
 POI = "mu_ttbar"
 
@@ -24,7 +24,7 @@ def test_asimov_closure(likelihood):
 
 
 def test_pseudodata_fit_recovers_injected_signal_strength(likelihood, fit_results):
-    truth = json.loads((samples.DATA_DIR / "truth.json").read_text())
+    truth = json.loads((ntuple.data_dir() / "truth.json").read_text())
     i = fit_results.labels.index(POI)
     pull = (fit_results.bestfit[i] - truth["mu_ttbar"]) / fit_results.uncertainty[i]
     assert abs(pull) < 2
@@ -39,7 +39,7 @@ def test_toy_study_pulls_have_unit_width_and_no_bias(likelihood):
     mean pull is 0.06 and of the width 0.04, so the checks below are 2.5σ and 3.75σ wide.
     """
     pdf, _ = likelihood
-    truth = json.loads((samples.DATA_DIR / "truth.json").read_text())["mu_ttbar"]
+    truth = json.loads((ntuple.data_dir() / "truth.json").read_text())["mu_ttbar"]
     pars = np.asarray(pdf.config.suggested_init())
     pars[pdf.config.poi_index] = truth
     sigma = cabinetry.fit.fit(pdf, pdf.expected_data(pars).tolist(), init_pars=pars.tolist())
@@ -91,30 +91,30 @@ def test_profile_scan_is_zero_at_best_fit_and_parabolic_nearby(likelihood, fit_r
     pdf, data = likelihood
     i = fit_results.labels.index(POI)
     mu, sigma = fit_results.bestfit[i], fit_results.uncertainty[i]
-    scan = fitting.profile_scan(pdf, data, fit_results, POI, [mu - sigma, mu, mu + sigma])
+    scan = limits.profile_scan(pdf, data, fit_results, POI, [mu - sigma, mu, mu + sigma])
     np.testing.assert_allclose(scan.delta_nlls, [1.0, 0.0, 1.0], atol=0.15)
     with pytest.raises(ValueError, match="bounds"):
-        fitting.profile_scan(pdf, data, fit_results, POI, [-1.0])
+        limits.profile_scan(pdf, data, fit_results, POI, [-1.0])
 
 
 def test_observed_limit_needs_a_scan_that_reaches_it():
     scan = cabinetry.fit.ScanResults(POI, 1.0, 0.05, np.array([1.0, 1.01]), np.array([0.0, 0.04]))
     with pytest.raises(ValueError, match="extend it"):
-        fitting.observed_limit(scan)
+        limits.observed_limit(scan)
 
 
 def test_observed_limit_of_a_gaussian_scan_is_one_sided_1645_sigma():
     # q = ((mu - 1) / 0.1)^2: the 95 % CL one-sided limit is 1 + 1.645 * 0.1
     mu = np.linspace(0.7, 1.4, 15)
     scan = cabinetry.fit.ScanResults(POI, 1.0, 0.1, mu, ((mu - 1.0) / 0.1) ** 2)
-    assert fitting.observed_limit(scan) == pytest.approx(1.1645, abs=2e-3)
-    assert fitting.observed_limit(scan, confidence_level=0.9) == pytest.approx(1.1282, abs=2e-3)
+    assert limits.observed_limit(scan) == pytest.approx(1.1645, abs=2e-3)
+    assert limits.observed_limit(scan, confidence_level=0.9) == pytest.approx(1.1282, abs=2e-3)
 
 
 def test_expected_limits_need_the_background_only_point(likelihood):
     pdf, _ = likelihood
     with pytest.raises(ValueError, match="POI at 0"):
-        fitting.expected_limits(pdf, pdf.config.suggested_init())
+        limits.expected_limits(pdf, pdf.config.suggested_init())
 
 
 def test_decorrelate_gives_one_parameter_per_region(lesson_workspace, likelihood):

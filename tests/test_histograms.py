@@ -14,15 +14,10 @@ import numpy as np
 import pytest
 import uproot
 
-from statlesson import histograms, selection, toydata
-from statlesson.histograms import (
-    SYSTEMATICS,
-    Templates,
-    histogram_name,
-    shape_chi2,
-    symmetrize,
-)
-from statlesson.samples import LUMI_DATA_PB, get_sample
+from statlesson import catalogue, diagnostics, histograms, histplots, plotting, selection, toydata
+from statlesson.catalogue import LUMI_DATA_PB, TEMPLATE_SYSTEMATICS, get_sample
+from statlesson.diagnostics import shape_chi2
+from statlesson.histograms import Templates, histogram_name, symmetrize
 
 
 def make_hist(values, variances=None, edges=(0.0, 1.0, 2.0, 3.0)):
@@ -55,7 +50,7 @@ def test_histogram_names_follow_the_cabinetry_pattern():
     assert histogram_name("4j1b", "wjets", "scale_muR", "down") == "4j1b_wjets_scale_muR_down"
     # the pattern with RegionPath = region, SamplePath = sample, VariationPath from the systematic
     path = histograms.INPUT_PATH.format(
-        RegionPath="4j2b", SamplePath="ttbar", VariationPath=SYSTEMATICS["jes"].variation_path("up")
+        RegionPath="4j2b", SamplePath="ttbar", VariationPath=TEMPLATE_SYSTEMATICS["jes"].variation_path("up")
     )
     assert path == "4j2b_ttbar_jes_up"
 
@@ -64,8 +59,8 @@ def test_expected_names_count_and_uniqueness():
     names = histograms.expected_names()
     assert len(names) == len(set(names))
     # per region: tt̄ nominal + 11 systematics × 2, single top and W+jets nominal + 7 × 2, data
-    n_ttbar = sum("ttbar" in s.samples for s in SYSTEMATICS.values())
-    n_other = sum("wjets" in s.samples for s in SYSTEMATICS.values())
+    n_ttbar = sum("ttbar" in s.samples for s in TEMPLATE_SYSTEMATICS.values())
+    n_other = sum("wjets" in s.samples for s in TEMPLATE_SYSTEMATICS.values())
     assert (n_ttbar, n_other) == (11, 7)
     assert len(names) == 2 * ((1 + 2 * 11) + 2 * (1 + 2 * 7) + 1)
     pattern = r"4j[12]b_(ttbar|single_top|wjets|data)(_\w+_(up|down))?"
@@ -73,16 +68,16 @@ def test_expected_names_count_and_uniqueness():
 
 
 def test_one_sided_systematics_are_exactly_jer_and_the_alternative_samples():
-    one_sided = {name for name, s in SYSTEMATICS.items() if s.symmetrized}
+    one_sided = {name for name, s in TEMPLATE_SYSTEMATICS.items() if s.symmetrized}
     assert one_sided == {"jer", "generator", "hadronizer"}
-    assert SYSTEMATICS["generator"].alternative_sample == "ttbar_generator"
-    assert SYSTEMATICS["hadronizer"].samples == ("ttbar",)
+    assert TEMPLATE_SYSTEMATICS["generator"].alternative_sample == "ttbar_generator"
+    assert TEMPLATE_SYSTEMATICS["hadronizer"].samples == ("ttbar",)
     # parton-shower weights exist only in the tt̄ files
-    assert SYSTEMATICS["ps_isr"].samples == SYSTEMATICS["ps_fsr"].samples == ("ttbar",)
-    assert {s.kind for s in SYSTEMATICS.values()} == {"weight", "shift", "alternative"}
-    assert SYSTEMATICS["jes"].variation_path("down") == "_jes_down"
+    assert TEMPLATE_SYSTEMATICS["ps_isr"].samples == TEMPLATE_SYSTEMATICS["ps_fsr"].samples == ("ttbar",)
+    assert {s.mechanism for s in TEMPLATE_SYSTEMATICS.values()} == {"weight", "shift", "alternative"}
+    assert TEMPLATE_SYSTEMATICS["jes"].variation_path("down") == "_jes_down"
     with pytest.raises(ValueError, match="'up' or 'down'"):
-        SYSTEMATICS["jes"].variation_path("sideways")
+        TEMPLATE_SYSTEMATICS["jes"].variation_path("sideways")
 
 
 def test_unknown_names_raise_key_errors_listing_valid_ones():
@@ -122,7 +117,7 @@ def test_region_observables_agree_with_selection_observable():
     events = selection.read_events("ttbar", histograms.required_branches("ttbar"))[:3000]
     shifted = events.jet_pt * 1.05
     for jet_pt in (None, shifted):
-        both = histograms.region_observables(events, jet_pt)
+        both = selection.region_observables(events, jet_pt)
         for region in selection.REGIONS:
             mask, values = selection.observable(events, region, jet_pt)
             np.testing.assert_array_equal(both[region][0], mask)
@@ -165,13 +160,13 @@ def test_pure_normalization_weight_changes_only_normalization(single_top_events)
             np.testing.assert_allclose(varied.values(), factor * nominal.values(), rtol=1e-6)
             expected_var = factor**2 * nominal.variances()
             np.testing.assert_allclose(varied.variances(), expected_var, rtol=1e-6)
-            norm, shape = histograms.norm_shape_split(nominal, varied)
+            norm, shape = diagnostics.norm_shape_split(nominal, varied)
             assert norm == pytest.approx(factor, rel=1e-6)
             np.testing.assert_allclose(shape.values(), nominal.values(), rtol=1e-6)
             assert shape_chi2(nominal, varied)[0] == pytest.approx(0.0, abs=1e-9)
         up = filled.variation(region, "single_top", "lepton_sf", "up")
         down = filled.variation(region, "single_top", "lepton_sf", "down")
-        assert histograms.is_normalization_only(nominal, up, down)
+        assert diagnostics.is_normalization_only(nominal, up, down)
 
 
 def test_missing_branch_raises_key_error_naming_it(tmp_path):
@@ -211,7 +206,7 @@ def test_build_templates_gives_every_expected_histogram(templates):
 def test_jes_up_and_down_bracket_the_nominal_yield(templates):
     # higher jet pT: more jets above 30 GeV, more selected events (and the reverse)
     for region in selection.REGIONS:
-        for sample in histograms.MODEL_SAMPLES:
+        for sample in catalogue.MODEL_SAMPLES:
             up = templates.variation(region, sample, "jes", "up").values().sum()
             down = templates.variation(region, sample, "jes", "down").values().sum()
             nominal = templates.nominal(region, sample).values().sum()
@@ -280,14 +275,14 @@ def test_cabinetry_finds_every_template_it_needs(templates, tmp_path):
         {"Name": s.name, "Type": "NormPlusShape", "Samples": list(s.samples),
          "Up": {"VariationPath": s.variation_path("up")},
          "Down": {"VariationPath": s.variation_path("down")}}
-        for s in SYSTEMATICS.values()
+        for s in TEMPLATE_SYSTEMATICS.values()
     ]  # fmt: skip
     config = {
         "General": {"Measurement": "ttbar", "POI": "mu", "HistogramFolder": str(tmp_path / "h"),
                     "InputPath": f"{path}:{histograms.INPUT_PATH}", "VariationPath": ""},
         "Regions": [{"Name": r, "RegionPath": r} for r in selection.REGIONS],
         "Samples": [{"Name": "Data", "SamplePath": "data", "Data": True}]
-        + [{"Name": s, "SamplePath": s} for s in histograms.MODEL_SAMPLES],
+        + [{"Name": s, "SamplePath": s} for s in catalogue.MODEL_SAMPLES],
         "Systematics": systematics,
         "NormFactors": [{"Name": "mu", "Samples": "ttbar", "Nominal": 1, "Bounds": [0, 5]}],
     }  # fmt: skip
@@ -316,11 +311,11 @@ def test_read_histograms_names_the_missing_file(tmp_path):
 
 def test_norm_shape_split_by_hand():
     nominal, varied = make_hist([10.0, 30.0, 60.0]), make_hist([12.0, 36.0, 72.0])
-    norm, shape = histograms.norm_shape_split(nominal, varied)
+    norm, shape = diagnostics.norm_shape_split(nominal, varied)
     assert norm == pytest.approx(1.2)
     np.testing.assert_allclose(shape.values(), [10.0, 30.0, 60.0])
     with pytest.raises(ValueError, match="empty"):
-        histograms.norm_shape_split(make_hist([0.0, 0.0, 0.0]), make_hist([1.0, 1.0, 1.0]))
+        diagnostics.norm_shape_split(make_hist([0.0, 0.0, 0.0]), make_hist([1.0, 1.0, 1.0]))
 
 
 def test_shape_chi2_by_hand():
@@ -339,18 +334,18 @@ def test_shape_chi2_by_hand():
 
 def test_is_normalization_only_separates_scale_from_tilt():
     nominal = make_hist([1000.0, 1000.0, 1000.0])
-    assert histograms.is_normalization_only(nominal, nominal * 1.05, nominal * 0.95)
+    assert diagnostics.is_normalization_only(nominal, nominal * 1.05, nominal * 0.95)
     # a ±10 % tilt with 1000 events per bin (3 % precision) is a clear shape effect
-    assert not histograms.is_normalization_only(nominal, make_hist([1100.0, 1000.0, 900.0]))
+    assert not diagnostics.is_normalization_only(nominal, make_hist([1100.0, 1000.0, 900.0]))
 
 
 def test_mc_stat_helpers_by_hand():
     h = hist.Hist(hist.axis.Regular(2, 0.0, 2.0), storage=hist.storage.Weight())
     h.fill(np.full(100, 0.5), weight=0.5)  # 100 events of weight 0.5 in bin 0, bin 1 empty
-    rel = histograms.relative_stat_uncertainty(h)
+    rel = diagnostics.relative_stat_uncertainty(h)
     assert rel[0] == pytest.approx(0.1)  # 1/√100
     assert np.isnan(rel[1])
-    np.testing.assert_allclose(histograms.effective_entries(h), [100.0, 0.0])
+    np.testing.assert_allclose(diagnostics.effective_entries(h), [100.0, 0.0])
 
 
 def test_staterror_uncertainty_matches_pyhf():
@@ -358,7 +353,7 @@ def test_staterror_uncertainty_matches_pyhf():
     a = make_hist([100.0, 50.0, 0.0], [100.0, 400.0, 0.0])
     b = make_hist([300.0, 0.0, 0.0], [900.0, 0.0, 0.0])
     expected = [np.sqrt(1000.0) / 400.0, 20.0 / 50.0, 0.0]  # √Σvar / Σn; empty bin: 0
-    np.testing.assert_allclose(histograms.staterror_uncertainty([a, b]), expected)
+    np.testing.assert_allclose(diagnostics.staterror_uncertainty([a, b]), expected)
     spec = {"channels": [{"name": "ch", "samples": [
         {"name": n, "data": h.values().tolist(),
          "modifiers": [{"name": "staterror_ch", "type": "staterror",
@@ -370,8 +365,8 @@ def test_staterror_uncertainty_matches_pyhf():
 
 
 def test_variation_summary_of_ttbar(templates):
-    table = histograms.variation_summary(templates, "ttbar", "4j1b")
-    assert list(table.index) == [n for n, s in SYSTEMATICS.items() if "ttbar" in s.samples]
+    table = diagnostics.variation_summary(templates, "ttbar", "4j1b")
+    assert list(table.index) == [n for n, s in TEMPLATE_SYSTEMATICS.items() if "ttbar" in s.samples]
     # lepton SF uncertainty of 1–2 %, the same for every event of a lepton flavour: normalization
     assert 1.01 < table.loc["lepton_sf", "up"] < 1.02
     assert table.loc["lepton_sf", "normalization only"]
@@ -404,20 +399,20 @@ def test_figure_layout_helpers(plt_agg):
     from statlesson import histplots, plotting
 
     width = plt_agg.rcParams["figure.figsize"][0]
-    assert histplots.figure_width(1) == width
-    assert histplots.figure_width(2) == pytest.approx(1.6 * width)  # 60 % more per extra panel
+    assert plotting.figure_width(1) == width
+    assert plotting.figure_width(2) == pytest.approx(1.6 * width)  # 60 % more per extra panel
     plotting.presentation_mode()  # larger fonts: wider multi-panel figures
-    assert histplots.figure_width(2) > 1.6 * plt_agg.rcParams["figure.figsize"][0]
+    assert plotting.figure_width(2) > 1.6 * plt_agg.rcParams["figure.figsize"][0]
     plotting.presentation_mode(False)
-    pairs = histplots.ratio_axes(2)
+    pairs = plotting.ratio_axes(2)
     assert len(pairs) == 2 and pairs[0][0].figure is pairs[1][1].figure
     assert pairs[0][0].figure.get_size_inches()[0] == pytest.approx(1.6 * width)
-    axes = histplots.panels(3)
+    axes = plotting.panels(3)
     assert len(axes) == 3 and axes[0].figure is axes[2].figure
-    assert histplots.events_label(histograms.new_histogram("4j2b")) == "Events / 40 GeV"
-    assert histplots.events_label(make_hist([1.0, 2.0, 3.0])) == "Events / bin"  # no GeV axis
+    assert plotting.events_label(histograms.new_histogram("4j2b")) == "Events / 40 GeV"
+    assert plotting.events_label(make_hist([1.0, 2.0, 3.0])) == "Events / bin"  # no GeV axis
     with pytest.raises(ValueError, match="at least one column"):
-        histplots.ratio_axes(0)
+        plotting.ratio_axes(0)
 
 
 def test_plot_stack_draws_mc_band_and_data_ratio(plt_agg):

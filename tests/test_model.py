@@ -10,8 +10,8 @@ import pyhf
 import pytest
 import yaml
 
-from statlesson import histograms, model, pruning, variations
-from statlesson.model import ConfigError, WorkspaceValidationError
+from statlesson import catalogue, histograms, modelspec, pruning, selection, validation, variations
+from statlesson.validation import ConfigError, WorkspaceValidationError
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +23,12 @@ def workdir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def config(workdir):
-    return model.load_config(model.CONFIG_FILE, workdir)
+    return modelspec.load_config(modelspec.config_file(), workdir)
 
 
 @pytest.fixture(scope="module")
 def workspace(config):
-    return model.build_workspace(config)
+    return modelspec.build_workspace(config)
 
 
 def _systematic(config, name):
@@ -46,15 +46,17 @@ def test_config_covers_every_modelled_systematic_with_the_right_size(config, eff
     decided = pruning.decisions(effects)
     kept = decided[decided["decision"] != "drop"]
     entries = {s["Name"]: s for s in config["Systematics"]}
-    expected = set(kept["systematic"]) | set(variations.NORMALIZATION)
+    expected = set(kept["systematic"]) | set(catalogue.NORMALIZATION_SYSTEMATICS)
     assert set(entries) == expected
-    for name, (size, samples) in variations.NORMALIZATION.items():
-        syst = entries[name]
-        assert syst["Up"]["Normalization"] == pytest.approx(size)
-        assert syst["Down"]["Normalization"] == pytest.approx(-size)
+    for name, syst in catalogue.NORMALIZATION_SYSTEMATICS.items():
+        entry = entries[name]
+        assert entry["Type"] == "Normalization", name
+        assert set(validation._as_list(entry["Samples"])) == set(syst.samples), name
+        assert entry["Up"]["Normalization"] == pytest.approx(syst.size)
+        assert entry["Down"]["Normalization"] == pytest.approx(-syst.size)
     for name, rows in kept.groupby("systematic"):
         entry = entries[name]
-        assert set(model._as_list(entry["Samples"])) == set(rows["sample"]), name
+        assert set(validation._as_list(entry["Samples"])) == set(rows["sample"]), name
         (kind,) = set(rows["decision"])
         if kind == "normalization":
             assert entry["Type"] == "Normalization", name
@@ -65,9 +67,11 @@ def test_config_covers_every_modelled_systematic_with_the_right_size(config, eff
             np.testing.assert_allclose(used["down"] - 1, entry["Down"]["Normalization"], atol=tol)
         else:
             assert entry["Type"] == "NormPlusShape", name
-            # one-sided variations are symmetrized by cabinetry, two-sided ones read their down
-            syst = histograms.SYSTEMATICS[name]
-            assert entry["Down"].get("Symmetrize", False) == syst.symmetrized, name
+            # every template systematic reads both templates from the file; for a one-sided one
+            # the down template is the mirrored one of statlesson.histograms (one symmetrization)
+            syst = catalogue.TEMPLATE_SYSTEMATICS[name]
+            assert entry["Up"] == {"VariationPath": syst.variation_path("up")}, name
+            assert entry["Down"] == {"VariationPath": syst.variation_path("down")}, name
 
 
 def test_pruned_systematics_are_negligible_and_kept_ones_are_not(effects):
@@ -105,45 +109,45 @@ def test_config_paths_point_into_the_working_folder(config, workdir):
 
 def test_missing_and_malformed_config_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothere.yml"):
-        model.load_config(tmp_path / "nothere.yml")
+        modelspec.load_config(tmp_path / "nothere.yml")
     bad = tmp_path / "bad.yml"
     bad.write_text("General: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
-        model.load_config(bad)
+        modelspec.load_config(bad)
     bad.write_text("- just\n- a list\n")
     with pytest.raises(ConfigError, match="General, Regions, Samples"):
-        model.load_config(bad)
+        modelspec.load_config(bad)
 
 
 def _raw_config():
-    return yaml.safe_load(model.CONFIG_FILE.read_text())
+    return yaml.safe_load(modelspec.config_file().read_text())
 
 
 def test_schema_violation_names_the_place():
     cfg = _raw_config()
     cfg["Systematics"][0]["Type"] = "Normalisation"
     with pytest.raises(ConfigError, match="Systematics/0/Type"):
-        model.validate_config(cfg)
+        validation.validate_config(cfg)
 
 
 def test_unknown_sample_in_a_systematic_is_named():
     cfg = _raw_config()
     _systematic(cfg, "jes")["Samples"] = ["ttbar", "zjets"]
     with pytest.raises(ConfigError, match="'jes'.*zjets.*valid: Pseudodata, ttbar"):
-        model.validate_config(cfg)
+        validation.validate_config(cfg)
 
 
 def test_classic_luminosity_sign_mistake_is_caught_in_the_config():
     cfg = _raw_config()
     _systematic(cfg, "luminosity")["Down"] = {"Normalization": 0.023}
     with pytest.raises(ConfigError, match="luminosity.*same direction.*Normalization: -0.023"):
-        model.validate_config(cfg)
+        validation.validate_config(cfg)
 
 
 def test_built_workspace_is_valid_and_passes_the_checks(workspace, tmp_path):
-    warnings = model.validate_workspace(workspace)
+    warnings = validation.validate_workspace(workspace)
     assert all(p.severity == "warning" for p in warnings)
-    path = model.save_workspace(workspace, tmp_path / "ws.json")
+    path = modelspec.save_workspace(workspace, tmp_path / "ws.json")
     ws = pyhf.Workspace(json.loads(path.read_text()))
     assert ws.channels == ["4j1b", "4j2b"]
     assert set(ws.samples) == {"ttbar", "single_top", "wjets"}
@@ -162,7 +166,7 @@ def test_workspace_yields_match_the_histograms_file(workspace, workdir):
 
 
 def test_luminosity_becomes_normsys_on_every_sample(workspace):
-    table = model.modifier_table(workspace)
+    table = modelspec.modifier_table(workspace)
     lumi = table[table.modifier == "luminosity"]
     assert len(lumi) == 6 and set(lumi.type) == {"normsys"}
     np.testing.assert_allclose(lumi.up, 1.023)
@@ -182,7 +186,7 @@ def _with_normsys(workspace, name, hi, lo):
 def test_validator_catches_one_sided_luminosity(workspace):
     broken = _with_normsys(workspace, "luminosity", 1.023, 1.023)
     with pytest.raises(WorkspaceValidationError) as err:
-        model.validate_workspace(broken)
+        validation.validate_workspace(broken)
     messages = [p.message for p in err.value.problems]
     assert len(messages) == 6  # 3 samples × 2 regions
     assert any("'luminosity'" in m and "'ttbar'" in m and "'4j2b'" in m for m in messages)
@@ -191,7 +195,7 @@ def test_validator_catches_one_sided_luminosity(workspace):
 
 def test_validator_catches_a_variation_from_an_unfilled_histogram(workspace):
     broken = _with_normsys(workspace, "jes", 1.08, 0.0)
-    problems = model.check_workspace(broken)
+    problems = validation.check_workspace(broken)
     errors = [p for p in problems if p.severity == "error" and p.modifier == "jes"]
     assert {p.region for p in errors} == {"4j1b", "4j2b"}
     assert all("unfilled" in p.message and "-100 %" in p.message for p in errors)
@@ -203,7 +207,7 @@ def test_validator_reports_empty_bins_and_zero_yields(workspace):
     zeros = [0.0] * len(channel["samples"][0]["data"])
     for sample in channel["samples"]:
         sample["data"] = list(zeros)
-    problems = model.check_workspace(ws)
+    problems = validation.check_workspace(ws)
     assert any(p.check == "empty prediction" and p.region == channel["name"] for p in problems)
     assert {p.sample for p in problems if p.check == "zero yield"} == {
         s["name"] for s in channel["samples"]
@@ -214,13 +218,13 @@ def test_invalid_modifier_type_is_rejected_by_the_schema(workspace):
     ws = copy.deepcopy(workspace)
     ws["channels"][0]["samples"][0]["modifiers"][0]["type"] = "normsyss"
     with pytest.raises(pyhf.exceptions.InvalidSpecification):
-        model.validate_workspace(ws)
+        validation.validate_workspace(ws)
 
 
 def test_missing_histograms_file_says_how_to_build_it(tmp_path):
-    cfg = model.load_config(model.CONFIG_FILE, tmp_path)
+    cfg = modelspec.load_config(modelspec.config_file(), tmp_path)
     with pytest.raises(FileNotFoundError, match="build_histograms"):
-        model.build_workspace(cfg)
+        modelspec.build_workspace(cfg)
 
 
 def test_variation_pointing_at_a_missing_histogram_is_named(config, tmp_path):
@@ -228,23 +232,23 @@ def test_variation_pointing_at_a_missing_histogram_is_named(config, tmp_path):
     cfg["General"]["HistogramFolder"] = str(tmp_path / "h")
     _systematic(cfg, "jes")["Down"] = {"VariationPath": "_jes_dwn"}
     with pytest.raises(KeyError, match="jes_dwn"):
-        model.build_workspace(cfg)
+        modelspec.build_workspace(cfg)
 
 
 def test_save_workspace_keeps_the_old_file_when_writing_fails(workspace, tmp_path):
-    path = model.save_workspace(workspace, tmp_path / "ws.json")
+    path = modelspec.save_workspace(workspace, tmp_path / "ws.json")
     before = path.read_text()
     with pytest.raises(TypeError):
-        model.save_workspace({"bad": object()}, path)
+        modelspec.save_workspace({"bad": object()}, path)
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["ws.json"]
 
 
 def test_normsys_factors_lookup(workspace):
-    hi, lo = model.normsys_factors(workspace, "luminosity", "4j2b", "wjets")
+    hi, lo = modelspec.normsys_factors(workspace, "luminosity", "4j2b", "wjets")
     assert (hi, lo) == pytest.approx((1.023, 0.977))
     # a symmetrized one-sided variation mirrors its up factor
-    hi, lo = model.normsys_factors(workspace, "generator", "4j1b", "ttbar")
+    hi, lo = modelspec.normsys_factors(workspace, "generator", "4j1b", "ttbar")
     assert hi + lo == pytest.approx(2.0)
     with pytest.raises(KeyError, match="no normsys 'generator' on sample 'wjets'.*available"):
-        model.normsys_factors(workspace, "generator", "4j1b", "wjets")
+        modelspec.normsys_factors(workspace, "generator", "4j1b", "wjets")

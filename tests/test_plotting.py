@@ -3,7 +3,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from statlesson import plotting  # noqa: E402
+from statlesson import histplots, plotting
 
 
 def test_presentation_mode_enlarges_fonts_and_can_be_switched_off():
@@ -36,21 +36,21 @@ def test_plot_variation_returns_main_and_ratio_axes_and_checks_binning():
         return h
 
     nominal, up, down = make([10, 20, 30]), make([11, 22, 33]), make([9, 18, 27])
-    main, ratio = plotting.plot_variation(nominal, up, down, label="JES")
+    main, ratio = histplots.plot_variation(nominal, up, down, label="JES")
     assert main.get_legend() is not None and ratio.get_ylabel() == "Var. / nom."
     assert ratio.get_xlabel() == "x [GeV]"
     plt.close(main.figure)
     with pytest.raises(ValueError, match="binning"):
-        plotting.plot_variation(nominal, make([1, 2, 3, 4], n=4), label="bad")
+        histplots.plot_variation(nominal, make([1, 2, 3, 4], n=4), label="bad")
 
 
 def test_xsec_comparison_draws_one_row_per_value_and_rejects_negative_errors():
     import pytest
 
     refs = {"theory": (832.0, 40.0, 45.0), "CMS": (888.0, 33.0, 35.0)}
-    ax = plotting.plot_xsec_comparison((890.0, 50.0, 50.0), refs)
+    ax = histplots.plot_xsec_comparison((890.0, 50.0, 50.0), refs)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["CMS", "theory", "This lesson (pseudo-data)"]
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="positive"):
-        plotting.plot_xsec_comparison((890.0, -5.0, 5.0), refs)
+        histplots.plot_xsec_comparison((890.0, -5.0, 5.0), refs)

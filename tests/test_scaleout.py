@@ -7,7 +7,7 @@ import hist
 import numpy as np
 import pytest
 
-from statlesson import histograms, scaleout, selection
+from statlesson import catalogue, daskrun, histograms, ntuple, scaleout, selection
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +48,10 @@ def test_local_cluster_gives_the_same_templates_and_leaves_no_workers(reference,
     try:
         assert len(client.scheduler_info()["workers"]) == 2
         templates = scaleout.compute_templates(scaleout.lazy_templates())
-        assert len(scaleout.worker_processes()) >= 2  # the workers are separate processes
+        assert len(daskrun.worker_processes()) >= 2  # the workers are separate processes
     finally:
-        left = scaleout.close_cluster(client, cluster)
-    assert left == [] and scaleout.worker_processes() == []
+        left = daskrun.close_cluster(client, cluster)
+    assert left == [] and daskrun.worker_processes() == []
     _assert_same(templates, reference)
     assert " - ERROR - " not in capfd.readouterr().err  # nothing alarming from the workers
 
@@ -82,10 +82,10 @@ def test_partition_columns_of_one_chunk_fill_the_chunk_templates():
 
 def test_task_graph_is_one_fused_task_per_chunk_plus_the_sum():
     lazy = scaleout.lazy_templates(steps_per_file=3)["wjets"]
-    written = scaleout.task_graph_table(lazy)
+    written = daskrun.task_graph_table(lazy)
     assert written.loc["from-uproot", "tasks"] == 3
     assert written.loc["variations-wjets", "depends on"] == "from-uproot"
-    run = scaleout.task_graph_table(lazy, optimize=True)
+    run = daskrun.task_graph_table(lazy, optimize=True)
     assert run["tasks"].sum() == 3 + 1
 
 
@@ -130,12 +130,11 @@ def test_a_sample_without_selected_events_is_an_error_as_in_the_single_process_p
 
     import uproot
 
-    from statlesson import samples
 
     for sample in histograms.INPUT_SAMPLES:
-        shutil.copy(samples.data_path(sample), tmp_path / samples.get_sample(sample).file)
-    path = tmp_path / samples.get_sample("wjets").file
-    with uproot.open(samples.data_path("wjets")) as f:
+        shutil.copy(ntuple.data_path(sample), tmp_path / catalogue.get_sample(sample).file)
+    path = tmp_path / catalogue.get_sample("wjets").file
+    with uproot.open(ntuple.data_path("wjets")) as f:
         events = f["events"].arrays()
         runs = f["runs"].arrays()
     soft = events[events.lep_pt < selection.LEP_PT_MIN][:50]

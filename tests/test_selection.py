@@ -153,7 +153,7 @@ def test_nominal_weight_of_data_is_one_and_mc_includes_lepton_sf():
     assert np.all(selection.nominal_weight(data, "data") == 1)
     mc = read_events("wjets", ["weight", "weight_lepsf"])
     w = selection.nominal_weight(mc, "wjets")
-    from statlesson.samples import get_sample
+    from statlesson.catalogue import get_sample
 
     expected = ak.to_numpy(mc.weight * mc.weight_lepsf) * get_sample("wjets").lumi_weight()
     np.testing.assert_allclose(w, expected)

@@ -1,7 +1,7 @@
 import pytest
 
 from statlesson import setupcheck
-from statlesson.samples import SAMPLES
+from statlesson.catalogue import SAMPLES
 
 
 def test_versions_reports_every_package():

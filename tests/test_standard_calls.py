@@ -21,7 +21,7 @@ import numpy as np
 import pyhf
 import pytest
 
-from statlesson import fitting
+from statlesson import fitting, limits
 
 POI = "mu_ttbar"
 CLS_TOLERANCE = 0.003
@@ -37,11 +37,11 @@ def background(likelihood):
 
 def test_expected_limits_and_bands_match_pyhf_hypotest(likelihood, background):
     pdf, _ = likelihood
-    limits = fitting.expected_limits(pdf, background)
-    assert np.all(np.diff(limits) > 0)
+    expected = limits.expected_limits(pdf, background)
+    assert np.all(np.diff(expected) > 0)
     asimov = pdf.expected_data(background).tolist()
     pyhf.set_backend("numpy", "scipy")
-    for band, mu in enumerate(limits):  # pyhf's expected set: -2σ ... +2σ, as ours
+    for band, mu in enumerate(expected):  # pyhf's expected set: -2σ ... +2σ, as ours
         _, expected_set = pyhf.infer.hypotest(
             mu, asimov, pdf, init_pars=background.tolist(), test_stat="qtilde",
             return_expected_set=True,
@@ -54,7 +54,7 @@ def test_observed_limit_matches_pyhf_hypotest(likelihood, fit_results):
     i = fit_results.labels.index(POI)
     mu, sigma = fit_results.bestfit[i], fit_results.uncertainty[i]
     grid = mu + sigma * np.linspace(-2, 2, 7)  # as in episode 5
-    limit = fitting.observed_limit(fitting.profile_scan(pdf, data, fit_results, POI, grid))
+    limit = limits.observed_limit(limits.profile_scan(pdf, data, fit_results, POI, grid))
     pyhf.set_backend("numpy", "scipy")
     cls, tails = pyhf.infer.hypotest(limit, data, pdf, test_stat="qtilde", return_tail_probs=True)
     assert float(cls) == pytest.approx(0.05, abs=CLS_TOLERANCE)
@@ -69,7 +69,7 @@ def test_profile_scan_matches_cabinetry_scan(likelihood, fit_results):
     mu, sigma = fit_results.bestfit[i], fit_results.uncertainty[i]
     standard = cabinetry.fit.scan(pdf, data, POI, par_range=(mu - 2 * sigma, mu + 2 * sigma),
                                   n_steps=3)
-    ours = fitting.profile_scan(pdf, data, fit_results, POI, standard.parameter_values)
+    ours = limits.profile_scan(pdf, data, fit_results, POI, standard.parameter_values)
     np.testing.assert_allclose(ours.delta_nlls, standard.delta_nlls, atol=0.01)
     assert standard.delta_nlls[0] > 3  # the points are far enough apart to mean something
 

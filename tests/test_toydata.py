@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import uproot
 
-from statlesson import selection, toydata
-from statlesson.samples import SAMPLES, data_path, sample_names
-from statlesson.toydata import DATA_BRANCHES, MC_BRANCHES, PS_BRANCHES, TREE_NAME
+from statlesson import ntuple, selection, toydata, toydetector, toyevents
+from statlesson.catalogue import SAMPLES, sample_names
+from statlesson.ntuple import DATA_BRANCHES, MC_BRANCHES, PS_BRANCHES, TREE_NAME, data_path
 
 TTBAR_SAMPLES = ["ttbar", "ttbar_generator", "ttbar_hadronizer"]
 
@@ -146,8 +146,8 @@ def test_btag_discriminant_reproduces_working_point_efficiencies():
     rng = np.random.default_rng(1)
     pt = np.full(200_000, 120.0)
     for flavour, efficiency in [(5, 0.65), (4, 0.12), (0, 0.01)]:
-        score = toydata._btag_score(rng, pt, np.full(pt.shape, flavour))
-        assert np.mean(score > toydata.BTAG_MEDIUM) == pytest.approx(efficiency, abs=0.005)
+        score = toydetector._btag_score(rng, pt, np.full(pt.shape, flavour))
+        assert np.mean(score > ntuple.BTAG_MEDIUM) == pytest.approx(efficiency, abs=0.005)
         assert np.all((score >= 0) & (score <= 1))
 
 
@@ -188,11 +188,11 @@ def test_weights_have_sensible_magnitudes(events, name):
 
 def test_parton_shower_weights_average_to_one_before_the_skim():
     # ISR/FSR weights only redistribute events between radiation patterns
-    cfg = toydata.CONFIGS["ttbar"]
+    cfg = toyevents.CONFIGS["ttbar"]
     rng = np.random.default_rng(3)
-    partons = toydata._partons_top(rng, cfg, 100_000)
-    reco = toydata._detector(rng, partons, cfg)
-    weights = toydata._weights(partons, cfg, reco)
+    partons = toyevents.generate_partons(rng, cfg, 100_000)
+    reco = toydetector.detect(rng, partons, cfg)
+    weights = toydetector.event_weights(partons, cfg, reco)
     for name in PS_BRANCHES:
         assert np.mean(weights[name]) == pytest.approx(1.0, abs=0.005), name
 

@@ -6,9 +6,10 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from statlesson import selection, toydata, variations
-from statlesson.samples import SAMPLES
-from statlesson.variations import btag_weight, jer_smear, jes_shift, jes_uncertainty, weight_ratio
+from statlesson import catalogue, selection, toydata, toydetector, toyevents, variations
+from statlesson.catalogue import SAMPLES
+from statlesson.corrections import jes_uncertainty
+from statlesson.variations import btag_weight, jer_smear, jes_shift, weight_ratio
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def test_jer_widens_response_by_scale_factor(ttbar):
     genpt = ttbar.jet_genpt
     matched = ak.flatten(genpt > 0)
     response = ak.to_numpy(ak.flatten((ttbar.jet_pt - genpt) / ak.where(genpt > 0, genpt, 1))[matched])
-    s = (variations.JER_SF + variations.JER_SF_UNCERTAINTY) / variations.JER_SF
+    s = (toydetector.JER_SF + toydetector.JER_SF_UNCERTAINTY) / toydetector.JER_SF
     smeared = jer_smear(ttbar, s)
     wider = ak.to_numpy(ak.flatten((smeared - genpt) / ak.where(genpt > 0, genpt, 1))[matched])
     # core of the response (robust width: half the 16-84 % range) grows by about s
@@ -91,7 +92,9 @@ def test_jer_is_reproducible_and_rejects_bad_input(ttbar):
         jer_smear(selection.read_events("data", ["jet_pt", "jet_eta"]), 1.1)
 
 
-@pytest.mark.parametrize("systematic", list(variations.WEIGHT_BRANCHES))
+@pytest.mark.parametrize(
+    "systematic", [n for n, s in catalogue.SYSTEMATICS.items() if s.branches is not None]
+)
 def test_weight_variations_average_near_one_and_bracket(ttbar, systematic):
     up, down = weight_ratio(ttbar, systematic, "up"), weight_ratio(ttbar, systematic, "down")
     assert abs(up.mean() - 1) < 0.05 and abs(down.mean() - 1) < 0.05
@@ -100,8 +103,10 @@ def test_weight_variations_average_near_one_and_bracket(ttbar, systematic):
 
 
 def test_weight_ratio_errors(ttbar):
-    with pytest.raises(KeyError, match="unknown weight systematic 'pdf'"):
+    with pytest.raises(KeyError, match="unknown systematic 'pdf'"):
         weight_ratio(ttbar, "pdf", "up")
+    with pytest.raises(KeyError, match="not a weight from the ntuple.*lepton_sf"):
+        weight_ratio(ttbar, "jes", "up")
     with pytest.raises(ValueError, match="'sideways'"):
         weight_ratio(ttbar, "scale_muR", "sideways")
     wjets = selection.read_events("wjets", ["weight_muR_up"])
@@ -113,11 +118,11 @@ def test_btag_weights_preserve_the_untagged_total():
     # Before any b-tag requirement the fixed-working-point weights only move events between
     # tag multiplicities: their average is 1 when ε is the true efficiency.
     rng = np.random.default_rng(7)
-    cfg = toydata.CONFIGS["ttbar"]
-    partons = toydata._partons_top(rng, cfg, 40_000)
-    reco = toydata._detector(rng, partons, cfg)
+    cfg = toyevents.CONFIGS["ttbar"]
+    partons = toyevents.generate_partons(rng, cfg, 40_000)
+    reco = toydetector.detect(rng, partons, cfg)
     keep = np.ones(len(reco["lep_pt"]), bool)
-    arrays = toydata._to_arrays(reco, toydata._weights(partons, cfg, reco), keep)
+    arrays = toydata._to_arrays(reco, toydetector.event_weights(partons, cfg, reco), keep)
     jets = arrays["jet"]
     events = ak.zip({f"jet_{f}": jets[f] for f in jets.fields}, depth_limit=1)
     for flavours in [(5, 4), (0,)]:
@@ -150,11 +155,16 @@ def test_btag_weight_errors(ttbar):
 
 
 def test_normalization_systematics_are_two_sided_and_small():
-    for name, (size, samples) in variations.NORMALIZATION.items():
-        assert 0 < size < 0.5, name
-        assert samples is None or all(s in SAMPLES and not SAMPLES[s].is_data for s in samples)
+    for name, syst in catalogue.NORMALIZATION_SYSTEMATICS.items():
+        assert 0 < syst.size < 0.5 and not syst.one_sided, name
+        assert all(s in SAMPLES and not SAMPLES[s].is_data for s in syst.samples)
 
 
-def test_alternative_samples_exist():
-    for sample in variations.ALTERNATIVE_SAMPLES.values():
-        assert selection.read_events(sample, ["jet_pt"]).fields == ["jet_pt"]
+def test_alternative_samples_exist_and_replace_the_signal():
+    for syst in catalogue.SYSTEMATICS.values():
+        if syst.mechanism != "alternative":
+            continue
+        sample = SAMPLES[syst.alternative_sample]
+        assert sample.role == "alternative" and sample.alternative_of == catalogue.SIGNAL
+        assert syst.one_sided and syst.samples == (catalogue.SIGNAL,)
+        assert selection.read_events(sample.name, ["jet_pt"]).fields == ["jet_pt"]

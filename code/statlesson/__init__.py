@@ -1,13 +1,38 @@
 """Helper package of the "Systematics and Statistics" lesson (tt̄ cross-section measurement).
 
-Modules:
-    samples    sample definitions, cross sections, luminosity (one source of truth)
-    toydata    deterministic generator of the bundled toy ntuples
-    selection  reading ntuples, event selection, regions 4j1b (H_T) and 4j2b (m_bjj)
-    variations how each systematic is applied (weights, JES/JER shifts, b-tag weights, ...)
-    inference  small pyhf models, fits and likelihood scans for the statistics episode
-    plotting   mplhep style, CMS-style labels, presentation mode for live teaching
-    setupcheck versions of the stack and an inventory of the bundled files
+Modules, in pipeline order (each has one job):
+
+Describing the analysis
+    catalogue    every sample and every systematic, described once
+    ntuple       the ntuple format (trees, branches, working point) and where the files are
+
+Making the toy data (the analysis never imports these)
+    toyevents    parton-level tt̄, tW and W+jets events
+    toydetector  the toy detector and the calibration it publishes as a correctionlib file
+    toydata      the deterministic generator: ntuples, corrections.json, truth.json
+
+The analysis
+    fileio       reading and writing files safely (atomic writes, clear errors)
+    corrections  detector corrections read with correctionlib
+    selection    reading ntuples, event selection, regions and their observables
+    variations   how each systematic is applied (weights, jet shifts, alternative samples)
+    histograms   template histograms: naming, filling, symmetrization, the ROOT file
+    diagnostics  looking at templates: normalization vs shape, shape tests, MC statistics
+    pruning      which templates the fit needs, judged against the data's precision
+    scaleout     the same filling with Dask, chunk by chunk
+    daskrun      running the Dask filling: its task graph and its local cluster
+
+The statistical model and its interpretation
+    inference    small hand-built pyhf models for the statistics episode
+    modelspec    the cabinetry configuration and the pyhf workspace built from it
+    validation   finding mistakes in the configuration and the workspace
+    fitting      impacts, uncertainty groups and refits beside cabinetry's calls
+    limits       likelihood scans and CLs upper limits beside pyhf's calls
+
+Figures and set-up
+    plotting     the look of the figures: style, presentation mode, labels, layouts
+    histplots    drawing data: templates, variations with ratios, stacks, results
+    setupcheck   versions of the stack and an inventory of the bundled files
 """
 
 __version__ = "0.1.0"

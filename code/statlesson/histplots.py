@@ -1,7 +1,9 @@
-"""Plots of template histograms: data/MC stacks, MC statistical uncertainty, panels with ratios.
+"""Drawing data: template histograms, variations with ratios, data/MC stacks, results.
 
-Like :mod:`statlesson.plotting`, every helper takes axes (or makes them) and returns them; none
-calls ``plt.show()`` or saves a file.
+The figures' look (style, labels, layouts) is :mod:`statlesson.plotting`'s job; this module
+draws into them. Ratio panels use mplhep's comparison functions; data points carry Poisson
+(Garwood) intervals. Every helper takes axes (or makes them) and returns them; none calls
+``plt.show()`` or saves a file.
 """
 
 from __future__ import annotations
@@ -14,75 +16,25 @@ import mplhep
 import numpy as np
 from matplotlib.axes import Axes
 
-from .histograms import (
-    Templates,
-    get_systematic,
-    relative_stat_uncertainty,
-    staterror_uncertainty,
-)
-from .plotting import cms_label, plot_variation
-from .samples import get_sample
+from mplhep.comparison_functions import get_comparison
+
+from .catalogue import get_sample, get_systematic
+from .diagnostics import relative_stat_uncertainty, staterror_uncertainty
+from .histograms import Templates
+from .plotting import cms_label, events_label, ratio_axes
 from .selection import REGIONS
 
 __all__ = [
-    "events_label",
-    "figure_width",
-    "panels",
     "plot_ratios",
     "plot_stack",
     "plot_stat_uncertainty",
     "plot_templates",
-    "ratio_axes",
+    "plot_variation",
+    "plot_xsec_comparison",
 ]
 
 #: Colour and line style of the 1st, 2nd, ... curve in :func:`plot_ratios` (up, down, extra).
 _RATIO_STYLES = [("#e42536", "--"), ("#5790fc", ":"), ("#964a8b", "-"), ("#f89c20", "-.")]
-
-
-def figure_width(ncols: int = 1) -> float:
-    """Width in inches of a figure with ``ncols`` panels side by side.
-
-    One panel: the style's figure width. Each further panel adds 60 % of it, and the whole figure
-    grows with the font size beyond the reading size (20 pt), so that legends and labels keep
-    fitting in presentation mode.
-    """
-    if ncols < 1:
-        raise ValueError(f"need at least one column, got {ncols}")
-    w = plt.rcParams["figure.figsize"][0]
-    if ncols == 1:
-        return w
-    return w * (1 + 0.6 * (ncols - 1)) * max(1.0, plt.rcParams["font.size"] / 20.0)
-
-
-def panels(ncols: int = 2) -> list[Axes]:
-    """A new figure with ``ncols`` plain panels side by side (width from :func:`figure_width`)."""
-    fig, axes = plt.subplots(
-        1, ncols, squeeze=False, figsize=(figure_width(ncols), plt.rcParams["figure.figsize"][1]),
-        gridspec_kw={"wspace": 0.3},
-    )  # fmt: skip
-    return list(axes[0])
-
-
-def ratio_axes(ncols: int = 1, *, width: float | None = None) -> list[tuple[Axes, Axes]]:
-    """A new figure with ``ncols`` columns, each a main panel above a ratio panel sharing x.
-
-    ``width`` is the figure width in inches (default: :func:`figure_width`). Returns one
-    ``(main, ratio)`` pair per column.
-    """
-    width = width if width is not None else figure_width(ncols)
-    fig, axes = plt.subplots(
-        2, ncols, sharex="col", squeeze=False, figsize=(width, plt.rcParams["figure.figsize"][1]),
-        gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05, "wspace": 0.3},
-    )  # fmt: skip
-    return [(axes[0, i], axes[1, i]) for i in range(ncols)]
-
-
-def events_label(h: hist.Hist) -> str:
-    """y label "Events / <bin width> GeV" for a regular binning in GeV (else "Events / bin")."""
-    widths = np.diff(h.axes[0].edges)
-    if np.allclose(widths, widths[0]) and "GeV" in (h.axes[0].label or ""):
-        return f"Events / {widths[0]:g} GeV"
-    return "Events / bin"
 
 
 def plot_stack(
@@ -96,15 +48,16 @@ def plot_stack(
 
     ``mc`` maps sample names (for colour and legend label from :data:`statlesson.samples.SAMPLES`)
     to histograms, drawn from the bottom of the stack up. The hatched band is the total MC
-    statistical uncertainty √(Σ_s Σw²); data have Poisson errors √n. The ratio panel shows
-    data / total MC, with the MC statistical band around 1. Returns the (main, ratio) axes.
+    statistical uncertainty √(Σ_s Σw²); data points have 68 % Poisson (Garwood) intervals. The
+    ratio panel shows data / total MC (mplhep's ``split_ratio``: the data's interval divided by
+    the prediction), with the MC statistical band around 1. Returns the (main, ratio) axes.
     """
     if not mc:
         raise ValueError("nothing to stack: give at least one simulated template")
     hists = list(mc.values())
     edges = hists[0].axes[0].edges
     for h in hists[1:] + ([data] if data is not None else []):
-        if not np.array_equal(h.axes[0].edges, edges):
+        if h.axes != hists[0].axes:
             raise ValueError("all histograms must share the binning of the first one")
     main, ratio = axes if axes is not None else ratio_axes(1)[0]
     samples = [get_sample(name) for name in mc]
@@ -121,13 +74,14 @@ def plot_stack(
     ratio.stairs(1 + rel, edges, baseline=1 - rel, fill=True, **band)
     if data is not None:
         n = data.values()
-        mplhep.histplot(n, edges, histtype="errorbar", yerr=np.sqrt(n), color="black", ax=main,
-                        label=data_label)  # fmt: skip
-        centers = 0.5 * (edges[1:] + edges[:-1])
+        mplhep.histplot(n, edges, w2=n, w2method="poisson", histtype="errorbar", color="black",
+                        ax=main, label=data_label)  # fmt: skip
+        prediction = sum(hists[1:], start=hists[0])
+        r, r_down, r_up = get_comparison(data, prediction, "split_ratio", h1_w2method="poisson")
+        centers = data.axes[0].centers
         filled = total > 0
-        r = np.divide(n, total, out=np.ones_like(n), where=filled)
-        r_err = np.divide(np.sqrt(n), total, out=np.zeros_like(n), where=filled)
-        ratio.errorbar(centers[filled], r[filled], yerr=r_err[filled], fmt="o", color="black")
+        ratio.errorbar(centers[filled], r[filled], yerr=[r_down[filled], r_up[filled]], fmt="o",
+                       color="black")  # fmt: skip
     ratio.axhline(1.0, color="black", linewidth=1)
     ratio.set_ylabel("Data / MC" if data is not None else "MC stat.")
     ratio.set_xlabel(hists[0].axes[0].label)
@@ -150,9 +104,10 @@ def plot_stat_uncertainty(
     """
     if not hists:
         raise ValueError("nothing to plot: give at least one simulated template")
-    edges = next(iter(hists.values())).axes[0].edges
+    first = next(iter(hists.values()))
+    edges = first.axes[0].edges
     for name, h in hists.items():
-        if not np.array_equal(h.axes[0].edges, edges):
+        if h.axes != first.axes:
             raise ValueError(
                 f"{name}: binning differs from that of the first histogram; "
                 "compare templates of one region"
@@ -229,18 +184,128 @@ def plot_ratios(
     if len(varied) > len(_RATIO_STYLES):
         raise ValueError(f"at most {len(_RATIO_STYLES)} curves, got {len(varied)}")
     ax = ax if ax is not None else plt.subplots()[1]
-    edges, nom = nominal.axes[0].edges, nominal.values()
+    edges = nominal.axes[0].edges
     rel = np.nan_to_num(relative_stat_uncertainty(nominal))
     ax.stairs(1 + rel, edges, baseline=1 - rel, fill=True, color="grey", alpha=0.3,
               label="MC stat. (nominal)")  # fmt: skip
     for (label, h), (color, ls) in zip(varied.items(), _RATIO_STYLES):
-        if not np.array_equal(h.axes[0].edges, edges):
+        if h.axes != nominal.axes:
             raise ValueError(f"{label}: binning differs from the nominal binning")
-        ratio = np.divide(h.values(), nom, out=np.full_like(nom, np.nan), where=nom > 0)
+        ratio = _ratio(h, nominal)
         ax.stairs(ratio, edges, baseline=None, color=color, linestyle=ls, linewidth=3, label=label)
     ax.axhline(1.0, color="black", linewidth=1)
     ax.set_xlim(edges[0], edges[-1])
     ax.set_xlabel(nominal.axes[0].label)
     ax.set_ylabel("Variation / nominal")
     ax.legend(loc="upper right")
+    return ax
+
+
+def _ratio(varied: hist.Hist, nominal: hist.Hist) -> np.ndarray:
+    """varied / nominal per bin (mplhep's ``ratio``), NaN where the nominal is empty.
+
+    Only the values are drawn: a variation of the same simulated events is correlated with the
+    nominal, so their independent-error ratio would overstate the uncertainty; the nominal's MC
+    statistical band is drawn instead.
+    """
+    values, _, _ = get_comparison(varied, nominal, "ratio")
+    return np.where(nominal.values() > 0, values, np.nan)
+
+
+def _values(h) -> np.ndarray:
+    return np.asarray(h.values(), dtype=float)
+
+
+def plot_variation(
+    nominal: hist.Hist,
+    up: hist.Hist,
+    down: hist.Hist | None = None,
+    *,
+    label: str,
+    axes: tuple[Axes, Axes] | None = None,
+    normalize: bool = False,
+) -> tuple[Axes, Axes]:
+    """Overlay nominal, up and (optionally) down templates with a ratio panel below.
+
+    All histograms must share binning; the ratio is variation / nominal, with the nominal's
+    statistical uncertainty as a grey band around 1. ``normalize`` scales every histogram to unit
+    area, to compare shapes only. Returns the (main, ratio) axes so callers can add to them.
+    Raises ``ValueError`` for different binnings, or an empty histogram with ``normalize``.
+    """
+    hists = [h for h in (nominal, up, down) if h is not None]
+    edges = nominal.axes[0].edges
+    for h in hists[1:]:
+        if h.axes != nominal.axes:
+            raise ValueError(f"{label}: variation binning differs from the nominal binning")
+    if normalize:
+        for h, which in zip(hists, ("nominal", "up", "down"), strict=False):
+            if not _values(h).sum() > 0:
+                raise ValueError(
+                    f"{label}: the {which} histogram is empty and cannot be normalized to unit "
+                    "area; plot it with normalize=False"
+                )
+    if axes is None:
+        fig, axes = plt.subplots(
+            2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05}
+        )
+    main, ratio = axes
+    scale = {id(h): (1.0 / _values(h).sum() if normalize else 1.0) for h in hists}
+    nom = _values(nominal) * scale[id(nominal)]
+    variances = nominal.variances()
+    nom_err = (np.sqrt(variances) if variances is not None else np.sqrt(_values(nominal)))
+    nom_err = nom_err * scale[id(nominal)]
+    styles = [(nominal, "nominal", "black", "-"), (up, f"{label} up", "#e42536", "--")]
+    if down is not None:
+        styles.append((down, f"{label} down", "#5790fc", ":"))
+    for h, text, color, ls in styles:
+        mplhep.histplot(_values(h) * scale[id(h)], edges, ax=main, label=text, color=color,
+                        linestyle=ls, linewidth=2)  # fmt: skip
+    main.set_ylabel("Normalized to unit area" if normalize else "Events")
+    main.legend()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(nom > 0, nom_err / nom, 0.0)
+        ratio.stairs(1 + rel, edges, baseline=1 - rel, fill=True, color="grey", alpha=0.3,
+                     label="MC stat.")  # fmt: skip
+        for h, _, color, ls in styles[1:]:
+            r = _ratio(h * (scale[id(h)] / scale[id(nominal)]), nominal)
+            mplhep.histplot(r, edges, ax=ratio, color=color, linestyle=ls, linewidth=2, edges=False)
+    ratio.axhline(1.0, color="black", linewidth=1)
+    ratio.set_ylabel("Var. / nom.")
+    ratio.set_xlabel(nominal.axes[0].label)
+    main.set_xlabel("")
+    return main, ratio
+
+
+def plot_xsec_comparison(
+    measured: tuple[float, float, float],
+    references: dict[str, tuple[float, float, float]],
+    *,
+    label: str = "This lesson (pseudo-data)",
+    ax: Axes | None = None,
+) -> Axes:
+    """Compare cross sections (pb) as points with asymmetric error bars, one row each.
+
+    ``measured`` and each reference are ``(central, +uncertainty, −uncertainty)``, uncertainties
+    positive. The measurement is drawn at the top. Returns the axes.
+    """
+    for name, values in [(label, measured), *references.items()]:
+        if len(values) != 3:
+            raise ValueError(
+                f"{name}: give (central, +uncertainty, -uncertainty) in pb, got {tuple(values)}"
+            )
+    ax = ax if ax is not None else plt.subplots(figsize=(10, 4.5))[1]
+    rows = [(label, measured, "black", "o")] + [
+        (name, values, color, "s")
+        for (name, values), color in zip(references.items(), ["#5790fc", "#e42536", "#964a8b"])
+    ]
+    for y, (name, (value, up, down), color, marker) in enumerate(reversed(rows)):
+        if up < 0 or down < 0:
+            raise ValueError(f"{name}: uncertainties must be positive, got +{up} -{down}")
+        ax.errorbar([value], [y], xerr=[[down], [up]], fmt=marker, color=color, capsize=6,
+                    markersize=10, linewidth=2)  # fmt: skip
+        ax.text(value, y + 0.2, f"{value:.0f} +{up:.0f} −{down:.0f} pb", ha="center",
+                va="bottom", fontsize="x-small", color=color)  # fmt: skip
+    ax.set_yticks(range(len(rows)), [name for name, *_ in reversed(rows)])
+    ax.set_ylim(-0.6, len(rows) - 0.2)
+    ax.set_xlabel(r"$\sigma(t\bar{t})$ at $\sqrt{s} = 13$ TeV [pb]")
     return ax

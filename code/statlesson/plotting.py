@@ -1,5 +1,8 @@
-"""Plot style for the lesson: mplhep's CMS style, honest labels, and a presentation mode.
+"""The look of the figures, without any data: style, presentation mode, labels, figure layouts.
 
+The split of the two plotting modules: this one decides how a figure looks (mplhep's CMS style,
+the experiment label, fonts for the projector, panels side by side or with a ratio panel below);
+:mod:`statlesson.histplots` draws data into such figures (histograms, ratios, results).
 Plot helpers take ``ax=None`` (a new figure is made) and return the axes; they never call
 ``plt.show()`` or save files.
 """
@@ -15,9 +18,17 @@ import mplhep
 import numpy as np
 from matplotlib.axes import Axes
 
-from .samples import LUMI_DATA_PB
+from .catalogue import LUMI_DATA_PB
 
-__all__ = ["cms_label", "plot_xsec_comparison", "plot_variation", "presentation_mode", "use_style"]
+__all__ = [
+    "cms_label",
+    "events_label",
+    "figure_width",
+    "panels",
+    "presentation_mode",
+    "ratio_axes",
+    "use_style",
+]
 
 #: Normal notebook reading: the CMS style with a slightly smaller base font for 10 x 7.5 in figures.
 _READING_RC = {"font.size": 20.0, "figure.figsize": (10.0, 7.5), "figure.dpi": 72}
@@ -69,100 +80,47 @@ def cms_label(
     return ax
 
 
-def _values(h) -> np.ndarray:
-    return np.asarray(h.values(), dtype=float)
+def figure_width(ncols: int = 1) -> float:
+    """Width in inches of a figure with ``ncols`` panels side by side.
 
-
-def plot_variation(
-    nominal: hist.Hist,
-    up: hist.Hist,
-    down: hist.Hist | None = None,
-    *,
-    label: str,
-    axes: tuple[Axes, Axes] | None = None,
-    normalize: bool = False,
-) -> tuple[Axes, Axes]:
-    """Overlay nominal, up and (optionally) down templates with a ratio panel below.
-
-    All histograms must share binning; the ratio is variation / nominal, with the nominal's
-    statistical uncertainty as a grey band around 1. ``normalize`` scales every histogram to unit
-    area, to compare shapes only. Returns the (main, ratio) axes so callers can add to them.
-    Raises ``ValueError`` for different binnings, or an empty histogram with ``normalize``.
+    One panel: the style's figure width. Each further panel adds 60 % of it, and the whole figure
+    grows with the font size beyond the reading size (20 pt), so that legends and labels keep
+    fitting in presentation mode.
     """
-    hists = [h for h in (nominal, up, down) if h is not None]
-    edges = nominal.axes[0].edges
-    for h in hists[1:]:
-        if not np.array_equal(h.axes[0].edges, edges):
-            raise ValueError(f"{label}: variation binning differs from the nominal binning")
-    if normalize:
-        for h, which in zip(hists, ("nominal", "up", "down"), strict=False):
-            if not _values(h).sum() > 0:
-                raise ValueError(
-                    f"{label}: the {which} histogram is empty and cannot be normalized to unit "
-                    "area; plot it with normalize=False"
-                )
-    if axes is None:
-        fig, axes = plt.subplots(
-            2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05}
-        )
-    main, ratio = axes
-    scale = {id(h): (1.0 / _values(h).sum() if normalize else 1.0) for h in hists}
-    nom = _values(nominal) * scale[id(nominal)]
-    variances = nominal.variances()
-    nom_err = (np.sqrt(variances) if variances is not None else np.sqrt(_values(nominal)))
-    nom_err = nom_err * scale[id(nominal)]
-    styles = [(nominal, "nominal", "black", "-"), (up, f"{label} up", "#e42536", "--")]
-    if down is not None:
-        styles.append((down, f"{label} down", "#5790fc", ":"))
-    for h, text, color, ls in styles:
-        mplhep.histplot(_values(h) * scale[id(h)], edges, ax=main, label=text, color=color,
-                        linestyle=ls, linewidth=2)  # fmt: skip
-    main.set_ylabel("Normalized to unit area" if normalize else "Events")
-    main.legend()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(nom > 0, nom_err / nom, 0.0)
-        ratio.stairs(1 + rel, edges, baseline=1 - rel, fill=True, color="grey", alpha=0.3,
-                     label="MC stat.")  # fmt: skip
-        for h, _, color, ls in styles[1:]:
-            r = np.where(nom > 0, _values(h) * scale[id(h)] / nom, np.nan)
-            mplhep.histplot(r, edges, ax=ratio, color=color, linestyle=ls, linewidth=2, edges=False)
-    ratio.axhline(1.0, color="black", linewidth=1)
-    ratio.set_ylabel("Var. / nom.")
-    ratio.set_xlabel(nominal.axes[0].label)
-    main.set_xlabel("")
-    return main, ratio
+    if ncols < 1:
+        raise ValueError(f"need at least one column, got {ncols}")
+    w = plt.rcParams["figure.figsize"][0]
+    if ncols == 1:
+        return w
+    return w * (1 + 0.6 * (ncols - 1)) * max(1.0, plt.rcParams["font.size"] / 20.0)
 
 
-def plot_xsec_comparison(
-    measured: tuple[float, float, float],
-    references: dict[str, tuple[float, float, float]],
-    *,
-    label: str = "This lesson (pseudo-data)",
-    ax: Axes | None = None,
-) -> Axes:
-    """Compare cross sections (pb) as points with asymmetric error bars, one row each.
+def panels(ncols: int = 2) -> list[Axes]:
+    """A new figure with ``ncols`` plain panels side by side (width from :func:`figure_width`)."""
+    fig, axes = plt.subplots(
+        1, ncols, squeeze=False, figsize=(figure_width(ncols), plt.rcParams["figure.figsize"][1]),
+        gridspec_kw={"wspace": 0.3},
+    )  # fmt: skip
+    return list(axes[0])
 
-    ``measured`` and each reference are ``(central, +uncertainty, −uncertainty)``, uncertainties
-    positive. The measurement is drawn at the top. Returns the axes.
+
+def ratio_axes(ncols: int = 1, *, width: float | None = None) -> list[tuple[Axes, Axes]]:
+    """A new figure with ``ncols`` columns, each a main panel above a ratio panel sharing x.
+
+    ``width`` is the figure width in inches (default: :func:`figure_width`). Returns one
+    ``(main, ratio)`` pair per column.
     """
-    for name, values in [(label, measured), *references.items()]:
-        if len(values) != 3:
-            raise ValueError(
-                f"{name}: give (central, +uncertainty, -uncertainty) in pb, got {tuple(values)}"
-            )
-    ax = ax if ax is not None else plt.subplots(figsize=(10, 4.5))[1]
-    rows = [(label, measured, "black", "o")] + [
-        (name, values, color, "s")
-        for (name, values), color in zip(references.items(), ["#5790fc", "#e42536", "#964a8b"])
-    ]
-    for y, (name, (value, up, down), color, marker) in enumerate(reversed(rows)):
-        if up < 0 or down < 0:
-            raise ValueError(f"{name}: uncertainties must be positive, got +{up} -{down}")
-        ax.errorbar([value], [y], xerr=[[down], [up]], fmt=marker, color=color, capsize=6,
-                    markersize=10, linewidth=2)  # fmt: skip
-        ax.text(value, y + 0.2, f"{value:.0f} +{up:.0f} −{down:.0f} pb", ha="center",
-                va="bottom", fontsize="x-small", color=color)  # fmt: skip
-    ax.set_yticks(range(len(rows)), [name for name, *_ in reversed(rows)])
-    ax.set_ylim(-0.6, len(rows) - 0.2)
-    ax.set_xlabel(r"$\sigma(t\bar{t})$ at $\sqrt{s} = 13$ TeV [pb]")
-    return ax
+    width = width if width is not None else figure_width(ncols)
+    fig, axes = plt.subplots(
+        2, ncols, sharex="col", squeeze=False, figsize=(width, plt.rcParams["figure.figsize"][1]),
+        gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05, "wspace": 0.3},
+    )  # fmt: skip
+    return [(axes[0, i], axes[1, i]) for i in range(ncols)]
+
+
+def events_label(h: hist.Hist) -> str:
+    """y label "Events / <bin width> GeV" for a regular binning in GeV (else "Events / bin")."""
+    widths = np.diff(h.axes[0].edges)
+    if np.allclose(widths, widths[0]) and "GeV" in (h.axes[0].label or ""):
+        return f"Events / {widths[0]:g} GeV"
+    return "Events / bin"

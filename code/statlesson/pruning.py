@@ -7,7 +7,7 @@ can measure. Each (systematic, sample, region) gets
   share of the region's total prediction, i.e. the relative change of the total prediction;
 * ``data_precision``: the relative statistical precision of the region's data, 1/√N;
 * ``shape_resolved``: whether the templates resolve a shape change at all (the column
-  ``normalization only`` of :func:`statlesson.histograms.variation_summary` is False).
+  ``normalization only`` of :func:`statlesson.diagnostics.variation_summary` is False).
 
 The decision per systematic and sample (:func:`decisions`):
 
@@ -27,7 +27,9 @@ import copy
 import numpy as np
 import pandas as pd
 
-from .histograms import DATA_SAMPLE, MODEL_SAMPLES, SYSTEMATICS, Templates, variation_summary
+from .catalogue import DATA_SAMPLE, MODEL_SAMPLES, TEMPLATE_SYSTEMATICS
+from .diagnostics import variation_summary
+from .histograms import Templates
 from .selection import REGIONS
 
 __all__ = [
@@ -59,7 +61,7 @@ def effect_table(templates: Templates) -> pd.DataFrame:
             raise ValueError(f"region {region}: no predicted or no observed events to compare")
         # yield factors and shape test, as episode 3 tabulates them
         summaries = {s: variation_summary(templates, s, region) for s in MODEL_SAMPLES}
-        for syst in SYSTEMATICS.values():
+        for syst in TEMPLATE_SYSTEMATICS.values():
             for sample in syst.samples:
                 row = summaries[sample].loc[syst.name]
                 share = yields[sample] / total
@@ -111,23 +113,22 @@ def decisions(effects: pd.DataFrame, *, fraction: float = PRUNE_FRACTION) -> pd.
 def unpruned_config(config: dict) -> dict:
     """A copy of a cabinetry configuration with every templated systematic restored, unpruned.
 
-    Each systematic of :data:`statlesson.histograms.SYSTEMATICS` becomes a ``NormPlusShape`` entry
-    on all of its samples (one-sided ones symmetrized), as before pruning; the other entries (the
+    Each systematic of :data:`statlesson.catalogue.TEMPLATE_SYSTEMATICS` becomes a ``NormPlusShape`` entry
+    on all of its samples, as before pruning (one-sided ones read their mirrored ``down``); the other entries (the
     normalization-only uncertainties without templates) stay as they are. ``HistogramFolder`` gets
     the suffix ``_unpruned`` so that the two models keep their templates apart.
     """
     out = copy.deepcopy(config)
-    keep = [s for s in out.get("Systematics", []) if s.get("Name") not in SYSTEMATICS]
+    keep = [s for s in out.get("Systematics", []) if s.get("Name") not in TEMPLATE_SYSTEMATICS]
     restored = [
         {
             "Name": syst.name,
             "Type": "NormPlusShape",
             "Up": {"VariationPath": syst.variation_path("up")},
-            "Down": {"Symmetrize": True} if syst.symmetrized
-            else {"VariationPath": syst.variation_path("down")},
+            "Down": {"VariationPath": syst.variation_path("down")},
             "Samples": list(syst.samples),
         }
-        for syst in SYSTEMATICS.values()
+        for syst in TEMPLATE_SYSTEMATICS.values()
     ]  # fmt: skip
     out["Systematics"] = keep + restored
     folder = str(out["General"]["HistogramFolder"]).rstrip("/")

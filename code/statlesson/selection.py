@@ -23,8 +23,8 @@ import numpy as np
 import uproot
 
 from .fileio import open_root, root_contents
-from .samples import LUMI_DATA_PB, data_path, get_sample
-from .toydata import BTAG_MEDIUM, RUNS_TREE, TREE_NAME
+from .catalogue import LUMI_DATA_PB, get_sample
+from .ntuple import BTAG_MEDIUM, RUNS_TREE, TREE_NAME, data_path
 
 __all__ = [
     "JET_ETA_MAX",
@@ -42,6 +42,7 @@ __all__ = [
     "read_events",
     "read_generator_sums",
     "region_masks",
+    "region_observables",
     "require_branches",
     "select_jets",
 ]
@@ -242,23 +243,41 @@ def m_bjj(events: ak.Array, jet_mask: ak.Array, jet_pt: ak.Array | None = None) 
     return np.sqrt(np.maximum(ak.to_numpy(ak.fill_none(ak.firsts(m2), np.nan)), 0.0))
 
 
+def region_observables(
+    events: ak.Array, jet_pt: ak.Array | None = None, regions: list[str] | None = None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{region: (mask, values)}``: the events of each region and their observable (GeV).
+
+    The one place where the observables are computed. The event selection is done once for all
+    ``regions`` (default: both); ``values`` holds the observable of the selected events only (H_T
+    in 4j1b, m_bjj in 4j2b). ``jet_pt`` (GeV) replaces the stored jet pT, e.g. for a jet energy
+    scale variation. Raises ``KeyError`` for an unknown region or missing branches.
+    """
+    names = [get_region(r).name for r in (regions if regions is not None else REGIONS)]
+    masks = region_masks(events, jet_pt)
+    out = {}
+    for name in names:
+        mask = masks[name]
+        selected = events[mask]
+        pt = selected.jet_pt if jet_pt is None else jet_pt[mask]
+        jets = select_jets(selected, pt)
+        if REGIONS[name].observable == "ht":
+            values = ht(pt, jets)
+        else:
+            values = m_bjj(selected, jets, None if jet_pt is None else pt)
+        out[name] = (mask, values)
+    return out
+
+
 def observable(
     events: ak.Array, region: str, jet_pt: ak.Array | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(mask, values)``: events in ``region`` and their observable (GeV) for those events.
 
-    Raises ``KeyError`` for an unknown region (listing the valid ones) or missing branches.
+    One region of :func:`region_observables`. Raises ``KeyError`` for an unknown region (listing
+    the valid ones) or missing branches.
     """
-    reg = get_region(region)
-    mask = region_masks(events, jet_pt)[reg.name]
-    selected = events[mask]
-    pt = None if jet_pt is None else jet_pt[mask]
-    jets = select_jets(selected, pt)
-    if reg.observable == "ht":
-        values = ht(selected.jet_pt if pt is None else pt, jets)
-    else:
-        values = m_bjj(selected, jets, pt)
-    return mask, values
+    return region_observables(events, jet_pt, [region])[get_region(region).name]
 
 
 def nominal_weight(events: ak.Array, sample: str, lumi_pb: float = LUMI_DATA_PB) -> np.ndarray:

@@ -6,8 +6,8 @@ from importlib import metadata
 from pathlib import Path
 
 from .fileio import open_root, root_contents
-from .samples import SAMPLES, data_path
-from .toydata import TREE_NAME
+from .catalogue import SAMPLES
+from .ntuple import TREE_NAME, data_path
 
 __all__ = ["STACK", "inventory", "versions"]
 

@@ -1,19 +1,20 @@
 """How each systematic uncertainty is applied to the events.
 
-Four mechanisms, one function family each:
+Four mechanisms (:attr:`statlesson.catalogue.Systematic.mechanism`), one function family each:
 
 * **event weight** — a per-event factor relative to the nominal weight (lepton scale factor, QCD
-  scales, parton-shower ISR/FSR, b-tagging and mistag scale factors): :func:`weight_ratio`,
-  :func:`btag_weight`;
+  scales, parton-shower ISR/FSR from weight branches; b-tagging and mistag scale factors from the
+  corrections file): :func:`weight_ratio`, :func:`btag_weight`, :func:`weight_factor`;
 * **kinematic shift** — the jet momenta change and the selection is redone (jet energy scale and
-  resolution): :func:`jes_shift`, :func:`jer_smear`;
+  resolution, from the corrections file): :func:`jes_shift`, :func:`jer_smear`,
+  :func:`shifted_jet_pt`;
 * **alternative sample** — a different simulation of the same process (generator, hadronizer): read
-  the other file (see :data:`ALTERNATIVE_SAMPLES`);
+  the other file (:attr:`~statlesson.catalogue.Systematic.alternative_sample`);
 * **normalization** — a constant factor on a sample's yield (luminosity, background cross sections):
-  :data:`NORMALIZATION`.
+  no templates, the catalogue's ``size``.
 
-Numbers are those of the toy detector, chosen to match published CMS 13 TeV values (DESIGN and
-``data/README.md``).
+Detector corrections come from ``data/corrections.json`` through :mod:`statlesson.corrections`
+(correctionlib), never from the generator.
 """
 
 from __future__ import annotations
@@ -22,53 +23,26 @@ import awkward as ak
 import numpy as np
 from scipy.special import ndtri
 
-from .samples import LUMI_REL_UNCERTAINTY
+from . import corrections
+from .catalogue import Systematic, get_systematic
+from .ntuple import BTAG_MEDIUM
 from .selection import require_branches, select_jets
-from .toydata import BTAG_MEDIUM, btag_efficiency, jet_resolution
 
 __all__ = [
-    "ALTERNATIVE_SAMPLES",
-    "BTAG_SF_UNCERTAINTY",
-    "JER_SF",
-    "JER_SF_UNCERTAINTY",
     "JET_KEY_BRANCHES",
-    "NORMALIZATION",
-    "WEIGHT_BRANCHES",
+    "JER_SEED",
     "btag_weight",
     "jer_smear",
     "jes_shift",
-    "jes_uncertainty",
     "jet_random_normal",
+    "shifted_jet_pt",
+    "weight_factor",
     "weight_ratio",
 ]
 
-#: Weight-based systematics: name -> (branch for up, branch for down, branch they replace or None).
-#: A ratio ``branch / replaced`` (or ``branch`` alone) multiplies the nominal event weight.
-WEIGHT_BRANCHES: dict[str, tuple[str, str, str | None]] = {
-    "lepton_sf": ("weight_lepsf_up", "weight_lepsf_down", "weight_lepsf"),
-    "scale_muR": ("weight_muR_up", "weight_muR_down", None),
-    "scale_muF": ("weight_muF_up", "weight_muF_down", None),
-    "ps_isr": ("weight_isr_up", "weight_isr_down", None),
-    "ps_fsr": ("weight_fsr_up", "weight_fsr_down", None),
-}
-
-#: Alternative-sample systematics: name -> sample replacing the nominal tt̄ simulation (one-sided).
-ALTERNATIVE_SAMPLES: dict[str, str] = {"generator": "ttbar_generator", "hadronizer": "ttbar_hadronizer"}
-
-#: Normalization systematics: name -> (relative uncertainty, samples it applies to; None = all MC).
-NORMALIZATION: dict[str, tuple[float, tuple[str, ...] | None]] = {
-    "luminosity": (LUMI_REL_UNCERTAINTY, None),
-    "single_top_xsec": (0.10, ("single_top",)),
-    "wjets_norm": (0.20, ("wjets",)),
-}
-
-#: Data/MC jet-energy-resolution scale factor (|η| < 2.4) and its uncertainty. The stored jet pT is
-#: already smeared with the nominal factor, so a variation applies the *ratio* to it.
-JER_SF, JER_SF_UNCERTAINTY = 1.12, 0.05
-
-#: Uncertainty of the b-tagging scale factors by hadron flavour (nominal scale factor 1 in the toy):
-#: b jets 3 %, c jets twice that (as in CMS), light-flavour (mistag) 10 %.
-BTAG_SF_UNCERTAINTY: dict[int, float] = {5: 0.03, 4: 0.06, 0: 0.10}
+#: Seed of the stochastic part of the JER smearing (jets without a generator match), so that the
+#: histograms are the same in every run.
+JER_SEED: int = 42
 
 
 def _direction(direction: str) -> int:
@@ -77,39 +51,46 @@ def _direction(direction: str) -> int:
     return 1 if direction == "up" else -1
 
 
-def weight_ratio(events: ak.Array, systematic: str, direction: str) -> np.ndarray:
-    """Factor that multiplies the nominal event weight for a weight-based systematic.
-
-    ``systematic`` is a key of :data:`WEIGHT_BRANCHES`; ``direction`` is ``"up"`` or ``"down"``.
-    Raises ``KeyError`` for an unknown systematic or when the events lack the branch (for example the
-    parton-shower weights, which only the tt̄ samples have).
-    """
-    if systematic not in WEIGHT_BRANCHES:
+def _weight_systematic(systematic: str) -> Systematic:
+    syst = get_systematic(systematic)
+    if syst.branches is None:
         raise KeyError(
-            f"unknown weight systematic '{systematic}'; valid: {', '.join(WEIGHT_BRANCHES)}"
+            f"'{systematic}' is not a weight from the ntuple; weight-branch systematics: "
+            + ", ".join(_weight_branch_systematics())
         )
-    up, down, replaced = WEIGHT_BRANCHES[systematic]
+    return syst
+
+
+def _weight_branch_systematics() -> list[str]:
+    from .catalogue import SYSTEMATICS
+
+    return [n for n, s in SYSTEMATICS.items() if s.branches is not None]
+
+
+def weight_ratio(events: ak.Array, systematic: str, direction: str) -> np.ndarray:
+    """Factor that multiplies the nominal event weight for a weight-branch systematic.
+
+    ``systematic`` has weight ``branches`` in the catalogue (lepton_sf, scale_muR, ...);
+    ``direction`` is ``"up"`` or ``"down"``. The factor is ``branch / replaced`` (or ``branch``).
+    Raises ``KeyError`` for another systematic or when the events lack the branch (for example
+    the parton-shower weights, which only the tt̄ samples have).
+    """
+    syst = _weight_systematic(systematic)
+    up, down = syst.branches
     branch = up if _direction(direction) > 0 else down
-    for needed in (branch, replaced):
+    for needed in (branch, syst.replaces):
         if needed is not None and needed not in events.fields:
             raise KeyError(f"branch '{needed}' needed for '{systematic}' is not in these events")
-    ratio = events[branch] if replaced is None else events[branch] / events[replaced]
+    ratio = events[branch] if syst.replaces is None else events[branch] / events[syst.replaces]
     return ak.to_numpy(ratio).astype(np.float64)
-
-
-def jes_uncertainty(pt_gev: ak.Array | np.ndarray, eta: ak.Array | np.ndarray):
-    """Relative jet-energy-scale uncertainty: about 3 % at 30 GeV, 1.8 % at 50, 1 % at 100 GeV.
-
-    It falls as 1/pT towards a 0.14 % floor and grows by up to 50 % towards |η| = 2.4.
-    """
-    return (0.0014 + 0.857 / pt_gev) * (1.0 + 0.5 * (abs(eta) / 2.4) ** 2)
 
 
 def jes_shift(events: ak.Array, direction: str) -> ak.Array:
     """Jet pT (GeV) with the jet energy scale shifted by ±1σ: pT · (1 ± δ(pT, η))."""
     sign = _direction(direction)
     require_branches(events, ("jet_pt", "jet_eta"), "the jet energy scale shift")
-    return events.jet_pt * (1.0 + sign * jes_uncertainty(events.jet_pt, events.jet_eta))
+    delta = corrections.jes_uncertainty(events.jet_pt, events.jet_eta)
+    return events.jet_pt * (1.0 + sign * delta)
 
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:
@@ -170,7 +151,7 @@ def jer_smear(
     if "jet_genpt" not in events.fields:
         raise KeyError("JER smearing needs the generator-level jet pT branch 'jet_genpt' (simulation)")
     pt, genpt = events.jet_pt, events.jet_genpt
-    sigma = jet_resolution(pt)
+    sigma = corrections.jet_resolution(pt)
     matched = (genpt > 0) & (abs(pt - genpt) < 3 * sigma * pt)
     scaled = pt * np.maximum(0.0, 1.0 + (scale_factor - 1.0) * (pt - genpt) / pt)
     noise = jet_random_normal(events, seed)
@@ -198,19 +179,56 @@ def btag_weight(
     if "jet_flavour" not in events.fields:
         raise KeyError("b-tag weights need the branch 'jet_flavour' (simulation only)")
     require_branches(events, ("jet_pt", "jet_eta", "jet_btag"), "the b-tag weight")
-    unknown = set(flavours) - set(BTAG_SF_UNCERTAINTY)
+    unknown = set(flavours) - {5, 4, 0}
     if unknown:
         raise ValueError(f"unknown jet flavour(s) {sorted(unknown)}; valid: 5 (b), 4 (c), 0 (light)")
     pt = events.jet_pt if jet_pt is None else jet_pt
     counts = ak.num(pt)
-    flat_pt = ak.to_numpy(ak.flatten(pt))
-    flavour = ak.to_numpy(ak.flatten(events.jet_flavour))
-    sf = np.ones_like(flat_pt)
-    for f in flavours:
-        sf[flavour == f] += sign * BTAG_SF_UNCERTAINTY[f]
-    eff = btag_efficiency(flat_pt, flavour)
+    flat_pt = ak.to_numpy(ak.flatten(pt)).astype(np.float64)
+    flavour = ak.to_numpy(ak.flatten(events.jet_flavour)).astype(np.int64)
+    varied = corrections.btag_scale_factor(flavour, "up" if sign > 0 else "down")
+    sf = np.where(np.isin(flavour, flavours), varied, corrections.btag_scale_factor(flavour))
+    eff = corrections.btag_efficiency(flat_pt, flavour)
     tagged = ak.to_numpy(ak.flatten(events.jet_btag)) > BTAG_MEDIUM
     per_jet = np.where(tagged, sf, (1.0 - sf * eff) / (1.0 - eff))
     selected = ak.to_numpy(ak.flatten(select_jets(events, jet_pt)))
     per_jet = ak.unflatten(np.where(selected, per_jet, 1.0), counts)
     return ak.to_numpy(ak.prod(per_jet, axis=1))
+
+
+def weight_factor(events: ak.Array, systematic: str, direction: str) -> np.ndarray:
+    """Per-event factor on the nominal weight for any weight systematic of the catalogue.
+
+    A b-tagging systematic (with ``jet_flavours``) uses :func:`btag_weight`, the others their
+    weight branches (:func:`weight_ratio`). Raises ``KeyError`` for a systematic of another
+    mechanism.
+    """
+    syst = get_systematic(systematic)
+    if syst.mechanism != "weight":
+        raise KeyError(f"'{systematic}' is a {syst.mechanism} systematic, not an event weight")
+    if syst.jet_flavours:
+        return btag_weight(events, flavours=syst.jet_flavours, direction=direction)
+    return weight_ratio(events, systematic, direction)
+
+
+def shifted_jet_pt(events: ak.Array, systematic: str, direction: str) -> ak.Array:
+    """Jet pT (GeV) of a kinematic-shift systematic of the catalogue, ``up`` or ``down``.
+
+    The shift follows from the corrections the systematic uses: the jet energy scale
+    uncertainty (:func:`jes_shift`) or the resolution scale factor, whose varied value relative
+    to the nominal one smears the jets (:func:`jer_smear`). Raises ``KeyError`` for a systematic
+    that is not a shift.
+    """
+    syst = get_systematic(systematic)
+    if syst.mechanism != "shift":
+        raise KeyError(f"'{systematic}' is a {syst.mechanism} systematic, not a jet shift")
+    if "jes_uncertainty" in syst.corrections:
+        return jes_shift(events, direction)
+    if "jer_sf" in syst.corrections:
+        _direction(direction)
+        ratio = corrections.jer_scale_factor(direction) / corrections.jer_scale_factor()
+        return jer_smear(events, ratio, seed=JER_SEED)
+    raise KeyError(
+        f"no jet-momentum shift for the corrections {syst.corrections} of '{systematic}'; "
+        "known: jes_uncertainty, jer_sf"
+    )

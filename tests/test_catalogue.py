@@ -3,8 +3,9 @@ import math
 
 import pytest
 
-from statlesson import samples, toydata
-from statlesson.samples import SAMPLES, data_path, get_sample
+from statlesson import catalogue, toydata
+from statlesson.catalogue import SAMPLES, get_sample
+from statlesson.ntuple import data_path
 
 
 def test_unknown_sample_lists_valid_names():
@@ -40,11 +41,11 @@ def test_lumi_weight_rejects_data_and_bad_luminosity():
 
 def test_lepton_jets_branching_fraction():
     # 2 × BR(W → eν, μν) × BR(W → hadrons) with PDG values; a typo here would bias every yield.
-    assert samples.BR_LEPTON_JETS == pytest.approx(0.2928, abs=5e-4)
+    assert catalogue.BR_LEPTON_JETS == pytest.approx(0.2928, abs=5e-4)
 
 
 def test_data_luminosity_is_documented_fraction_of_2015():
-    assert samples.LUMI_DATA_PB == pytest.approx(samples.LUMI_2015_PB * samples.LUMI_FRACTION)
+    assert catalogue.LUMI_DATA_PB == pytest.approx(catalogue.LUMI_2015_PB * catalogue.LUMI_FRACTION)
 
 
 def test_truth_file_matches_generator_truth(root):

@@ -1,0 +1,119 @@
+"""Detector corrections, read with correctionlib as CMS analyses read the calibration groups' files.
+
+The bundled ``data/corrections.json`` follows the correctionlib JSON schema (version 2). It holds
+the jet energy scale uncertainty, the jet energy resolution and its data/MC scale factor, the
+b-tagging scale factors by flavour and the simulation's tagging efficiency, and the lepton scale
+factors, each with ``nominal``/``up``/``down`` where it has an uncertainty (see ``data/README.md``).
+
+One lookup, as in any CMS analysis::
+
+    cset = correctionlib.CorrectionSet.from_file("data/corrections.json")
+    delta = cset["jes_uncertainty"].evaluate(pt, eta)  # numpy arrays in, numpy array out
+
+The functions here do that lookup for jagged (per-jet) awkward arrays too, and load the file once.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import awkward as ak
+import correctionlib
+import numpy as np
+
+from .ntuple import corrections_path
+
+__all__ = [
+    "VARIATIONS",
+    "btag_efficiency",
+    "btag_scale_factor",
+    "evaluate",
+    "jer_scale_factor",
+    "jes_uncertainty",
+    "jet_resolution",
+    "lepton_scale_factor",
+    "load",
+]
+
+#: The variations of a correction with an uncertainty.
+VARIATIONS: tuple[str, ...] = ("nominal", "up", "down")
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path) -> correctionlib.CorrectionSet:
+    return correctionlib.CorrectionSet.from_file(str(path))
+
+
+def load(path: str | Path | None = None) -> correctionlib.CorrectionSet:
+    """The CorrectionSet of ``path`` (default: the bundled ``corrections.json``), read once.
+
+    Raises ``FileNotFoundError`` naming the file and ``make data`` if it is missing.
+    """
+    if path is None:
+        path = corrections_path()
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"corrections file not found: {path}; run `make data`")
+    return _load(path)
+
+
+def _check_variation(variation: str) -> str:
+    if variation not in VARIATIONS:
+        raise ValueError(f"variation must be one of {', '.join(VARIATIONS)}, got {variation!r}")
+    return variation
+
+
+def evaluate(name: str, *inputs, path: str | Path | None = None):
+    """Evaluate correction ``name`` on ``inputs``: numbers, numpy arrays or jagged awkward arrays.
+
+    Jagged inputs (one entry per jet) are flattened for correctionlib and the result is given the
+    same structure; numbers and strings (such as ``"up"``) are broadcast. Raises ``KeyError``
+    listing the corrections in the file for an unknown ``name``.
+    """
+    cset = load(path)
+    if name not in cset:
+        raise KeyError(f"no correction '{name}' in the corrections file; it has: {', '.join(cset)}")
+    jagged = next((x for x in inputs if isinstance(x, ak.Array) and x.ndim > 1), None)
+    if jagged is None:
+        flat = [ak.to_numpy(x) if isinstance(x, ak.Array) else x for x in inputs]
+        return cset[name].evaluate(*flat)
+    counts = ak.num(jagged)
+    flat = [_flat(x) if isinstance(x, ak.Array) and x.ndim > 1 else x for x in inputs]
+    return ak.unflatten(cset[name].evaluate(*flat), counts)
+
+
+def _flat(values: ak.Array) -> np.ndarray:
+    """A jagged array as one flat numpy array of float64 or int64, as correctionlib takes them."""
+    flat = ak.to_numpy(ak.flatten(values))
+    return flat.astype(np.int64 if np.issubdtype(flat.dtype, np.integer) else np.float64)
+
+
+def jes_uncertainty(pt_gev, eta, *, path: str | Path | None = None):
+    """Relative jet energy scale uncertainty (1σ) for jets of ``pt_gev`` and ``eta``."""
+    return evaluate("jes_uncertainty", pt_gev, eta, path=path)
+
+
+def jet_resolution(pt_gev, *, path: str | Path | None = None):
+    """Relative jet pT resolution in data for jets of ``pt_gev`` (dimensionless)."""
+    return evaluate("jet_resolution", pt_gev, path=path)
+
+
+def jer_scale_factor(variation: str = "nominal", *, path: str | Path | None = None) -> float:
+    """Data/MC jet energy resolution scale factor: ``"nominal"``, ``"up"`` or ``"down"``."""
+    return float(evaluate("jer_sf", _check_variation(variation), path=path))
+
+
+def btag_scale_factor(flavour, variation: str = "nominal", *, path: str | Path | None = None):
+    """b-tagging scale factor of jets of hadron ``flavour`` (5, 4, 0) for a ``variation``."""
+    return evaluate("btag_sf", flavour, _check_variation(variation), path=path)
+
+
+def btag_efficiency(pt_gev, flavour, *, path: str | Path | None = None):
+    """Tagging efficiency of the simulation at the medium working point, per jet."""
+    return evaluate("btag_efficiency", pt_gev, flavour, path=path)
+
+
+def lepton_scale_factor(pt_gev, eta, variation: str = "nominal", *, path=None):
+    """Lepton identification × trigger scale factor for a ``variation``."""
+    return evaluate("lepton_sf", pt_gev, eta, _check_variation(variation), path=path)

@@ -1,0 +1,235 @@
+"""The model specification: the cabinetry configuration and the pyhf workspace built from it.
+
+The configuration is the YAML file :func:`config_file`; :func:`load_config` reads it and points its
+paths at a working folder (each episode's own output folder). :func:`build_workspace` turns it into
+a pyhf workspace with cabinetry, and :func:`check_workspace` looks for the mistakes a schema cannot
+see: a normalization factor at or below zero (a variation pointing at a histogram that was never
+filled), up and down variations that move the prediction the same way (a ``Down`` written with the
+wrong sign), empty bins and samples without events. The schema itself is checked by
+``cabinetry.configuration.validate`` and ``pyhf.schema.validate``; this module only turns their
+findings into messages that name the entry at fault.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import cabinetry
+import numpy as np
+import pandas as pd
+import yaml
+
+from .fileio import atomic_output, open_root
+from .ntuple import lesson_root
+from .validation import ConfigError, _check_schema, validate_config, workspace_channels
+
+__all__ = [
+    "build_workspace",
+    "config_file",
+    "load_config",
+    "modifier_table",
+    "normsys_factors",
+    "route_logging_to_stdout",
+    "save_workspace",
+    "structure_table",
+]
+
+
+
+def config_file() -> Path:
+    """The lesson's cabinetry configuration, ``episodes/ttbar_config.yml`` in the repository.
+
+    Its paths are relative to a working folder (see :func:`load_config`).
+    """
+    return lesson_root() / "episodes" / "ttbar_config.yml"
+
+def route_logging_to_stdout(level: int = logging.WARNING) -> None:
+    """Send cabinetry's (and pyhf's) log messages of at least ``level`` to stdout, not stderr.
+
+    In a notebook, stderr output is shown as alarming pink blocks, but these messages are
+    information (``logging.INFO`` shows every step) or advice (warnings such as empty bins), not
+    errors. Call this once before using cabinetry.
+    """
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(levelname)s - %(name)s - %(message)s"))
+    for name in ("cabinetry", "pyhf"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.propagate = False
+        logger.setLevel(level)
+
+
+# --------------------------------------------------------------------------------------------------
+# configuration
+# --------------------------------------------------------------------------------------------------
+def load_config(path: str | Path | None = None, workdir: str | Path = ".") -> dict[str, Any]:
+    """Read a cabinetry YAML configuration and point its input and histogram paths at ``workdir``.
+
+    ``path`` defaults to the lesson's configuration (:func:`config_file`).
+    ``General.InputPath`` (the histograms file) and ``General.HistogramFolder`` are taken relative
+    to ``workdir``. The configuration is validated (:func:`validate_config`).
+    """
+    path = Path(path) if path is not None else config_file()
+    if not path.is_file():
+        raise FileNotFoundError(f"cabinetry configuration not found: {path}")
+    try:
+        config = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or " ".join(str(err).split())
+        hint = "; indent with spaces, not tabs" if "'\\t'" in problem else ""
+        raise ConfigError(f"{path} is not valid YAML{where}: {problem}{hint}") from None
+    if not isinstance(config, dict) or "General" not in config:
+        raise ConfigError(
+            f"{path} does not look like a cabinetry configuration: expected a mapping with the "
+            "blocks General, Regions, Samples, NormFactors (and Systematics)"
+        )
+    config = copy.deepcopy(config)
+    general = config["General"]
+    if not isinstance(general, dict):
+        raise ConfigError(
+            f"{path}: the General block must be a mapping (InputPath, HistogramFolder, POI, ...), "
+            f"got {general!r}"
+        )
+    workdir = Path(workdir)
+    for key in ("InputPath", "HistogramFolder"):
+        if key in general:
+            general[key] = str(workdir / general[key])
+    validate_config(config)
+    return config
+
+
+# --------------------------------------------------------------------------------------------------
+# workspace
+# --------------------------------------------------------------------------------------------------
+def build_workspace(config: dict[str, Any]) -> dict[str, Any]:
+    """Collect the templates, apply symmetrization and build the pyhf workspace with cabinetry.
+
+    The configuration is first checked against cabinetry's schema (:class:`ConfigError`); the
+    physics checks of :func:`validate_config` are not repeated, so that a configuration with such a
+    mistake can still be built and the workspace checks shown on it (episode 4). Raises
+    ``FileNotFoundError`` if the histograms file of ``General.InputPath`` does not exist and
+    ``OSError`` if it is not a ROOT file (build it with
+    :func:`statlesson.histograms.build_histograms` in the same working folder), and ``KeyError``
+    naming the histogram if a template is missing from the file.
+    """
+    _check_schema(config)
+    input_file = Path(config["General"]["InputPath"].split(":")[0])
+    fix = f"; create it with statlesson.histograms.build_histograms('{input_file.parent}')"
+    with open_root(input_file, what="histograms file", fix=fix):
+        pass
+    try:
+        cabinetry.templates.collect(config, method="uproot")
+    except KeyError as err:
+        raise KeyError(
+            f"a template named in the configuration is not in {input_file}: {err}; "
+            "check the systematic's VariationPath against statlesson.histograms.expected_names()"
+        ) from None
+    cabinetry.templates.postprocess(config)
+    return cabinetry.workspace.build(config)
+
+
+def _total(values: list[float]) -> float:
+    return float(np.sum(values))
+
+
+def save_workspace(workspace: dict[str, Any], path: str | Path) -> Path:
+    """Write the workspace as JSON, atomically (a failed write never replaces a good file).
+
+    Raises ``TypeError`` naming the problem if the workspace holds something JSON cannot store (for
+    example a numpy array: convert it with ``.tolist()``), and ``IsADirectoryError`` if ``path`` is a
+    folder.
+    """
+    path = Path(path)
+    try:
+        with atomic_output(path, ".json.tmp") as tmp, open(tmp, "w") as f:
+            json.dump(workspace, f, indent=2, sort_keys=True)
+    except TypeError as err:
+        raise TypeError(
+            f"cannot write the workspace to {path} as JSON: {err}; a workspace holds only dicts, "
+            "lists, strings, numbers and None (convert numpy arrays with .tolist()); "
+            f"{'the previous file is unchanged' if path.exists() else 'nothing was written'}"
+        ) from None
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# inspection
+# --------------------------------------------------------------------------------------------------
+def modifier_table(workspace: dict[str, Any]) -> pd.DataFrame:
+    """One row per (region, sample, modifier): its type and size.
+
+    For ``normsys`` the ``hi``/``lo`` factors; for ``histosys`` the up/down yields relative to
+    nominal; for ``staterror`` the largest relative MC statistical uncertainty of a bin.
+    """
+    rows = []
+    for channel in workspace_channels(workspace):
+        for sample in channel["samples"]:
+            nominal = np.asarray(sample["data"], dtype=float)
+            n_total = nominal.sum()
+            for mod in sample["modifiers"]:
+                row = {"region": channel["name"], "sample": sample["name"],
+                       "modifier": mod["name"], "type": mod["type"], "up": np.nan, "down": np.nan}  # fmt: skip
+                if mod["type"] == "normsys":
+                    row["up"], row["down"] = mod["data"]["hi"], mod["data"]["lo"]
+                elif mod["type"] == "histosys" and n_total > 0:
+                    row["up"] = _total(mod["data"]["hi_data"]) / n_total
+                    row["down"] = _total(mod["data"]["lo_data"]) / n_total
+                elif mod["type"] in ("staterror", "shapesys"):
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        rel = np.where(nominal > 0, np.asarray(mod["data"]) / nominal, 0.0)
+                    row["up"] = 1 + float(np.max(rel))
+                    row["down"] = 1 - float(np.max(rel))
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def normsys_factors(
+    workspace: dict[str, Any], modifier: str, region: str, sample: str
+) -> tuple[float, float]:
+    """``(hi, lo)`` of the ``normsys`` called ``modifier`` on ``sample`` in ``region``.
+
+    Raises ``KeyError`` listing the normsys modifiers of that sample and region if there is none,
+    and the regions or samples of the workspace for an unknown region or sample.
+    """
+    channels = workspace_channels(workspace)
+    regions = [c["name"] for c in channels]
+    if region not in regions:
+        raise KeyError(f"no region '{region}' in this workspace; regions: {', '.join(regions)}")
+    for channel in channels:
+        if channel["name"] != region:
+            continue
+        for s in channel["samples"]:
+            if s["name"] != sample:
+                continue
+            found = {m["name"]: m["data"] for m in s["modifiers"] if m["type"] == "normsys"}
+            if modifier not in found:
+                raise KeyError(
+                    f"no normsys '{modifier}' on sample '{sample}' in region '{region}'; "
+                    f"available: {', '.join(found) or 'none'}"
+                )
+            return float(found[modifier]["hi"]), float(found[modifier]["lo"])
+    names = [s["name"] for c in channels if c["name"] == region for s in c["samples"]]
+    raise KeyError(
+        f"no sample '{sample}' in region '{region}' in this workspace; samples: {', '.join(names)}"
+    )
+
+
+def structure_table(workspace: dict[str, Any]) -> pd.DataFrame:
+    """Which modifier types each systematic has, per (region, sample): the region ⊗ sample ⊗
+    systematic structure. Rows are modifiers (``staterror`` grouped), columns (region, sample)."""
+    table = modifier_table(workspace)
+    table["modifier"] = np.where(table["type"] == "staterror", "staterror (MC stat.)",
+                                 table["modifier"])  # fmt: skip
+    grouped = table.groupby(["modifier", "region", "sample"])["type"].apply(
+        lambda types: " + ".join(sorted(set(types)))
+    )
+    out = grouped.unstack(["region", "sample"]).fillna("")
+    order = list(dict.fromkeys(table["modifier"]))
+    return out.loc[order]
