@@ -298,15 +298,30 @@ def grouped_impacts(
     """Contribution of each group of nuisance parameters to the POI uncertainty.
 
     Defined as sqrt(σ²(all free) − σ²(group fixed)), with the conditional variance of the POI. The
-    contributions of correlated groups do not add up exactly in quadrature to the total.
+    contributions of correlated groups do not add up exactly in quadrature to the total. The
+    default groups are those of the catalogue; members that the fit does not have (pruned
+    systematics) are skipped, and a group without any member in the fit is left out. Raises
+    ``KeyError`` if no group has a parameter in the fit.
     """
     i = _index(fit_results, poi_name)
     cov = covariance(fit_results)
     out = {}
     for group, names in groups.items():
-        fixed = _indices(fit_results, names)
+        present = [n for n in names if _has_parameter(fit_results, n)]
+        if not present:
+            continue
+        fixed = _indices(fit_results, present)
         out[group] = float(np.sqrt(max(cov[i, i] - _conditional_variance(cov, i, fixed), 0.0)))
+    if not out:
+        raise KeyError(f"no group has a parameter in the fit; parameters: {fit_results.labels}")
     return out
+
+
+def _has_parameter(fit_results: FitResults, name: str) -> bool:
+    return any(
+        (base := lab.split("[")[0]) == name or base.startswith(f"{name}_")
+        for lab in fit_results.labels
+    )
 
 
 def decorrelate(workspace: Mapping, modifier: str) -> dict:
