@@ -27,7 +27,10 @@ import uproot
 import yaml
 from cabinetry.fit import FitResults
 
-from statlesson import catalogue, diagnostics, fileio, fitting, histograms, histplots, inference, limits, modelspec, ntuple, selection, setupcheck, toydata, validation, variations
+from statlesson import (
+    catalogue, diagnostics, fileio, fitting, histograms, histplots, inference, limits, modelspec,
+    ntuple, selection, setupcheck, toydata, validation, variations,
+)  # fmt: skip
 from statlesson.validation import ConfigError, WorkspaceSchemaError, WorkspaceValidationError
 
 matplotlib.use("Agg")
@@ -616,7 +619,7 @@ def test_workspace_data_of_the_wrong_length(change, match):
         pytest.param(lambda m, d, r: inference.fit_poi(
             pyhf.Model(inference.counting_spec([1.0], [1.0]), poi_name=None), [1.0]),
                      "no parameter of interest", id="fit_poi-no-poi"),
-        pytest.param(lambda m, d, r: inference.plot_scan([0.0, 1.0], [1.0], label="x"),
+        pytest.param(lambda m, d, r: histplots.plot_scan([0.0, 1.0], [1.0], label="x"),
                      "mu and q must have the same shape", id="plot_scan"),
         pytest.param(lambda m, d, r: inference.interval_from_scan([0, 1, 2], [1, 0, 1], level=0),
                      "level must be > 0", id="interval_from_scan"),

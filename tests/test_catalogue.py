@@ -1,9 +1,13 @@
+import dataclasses
 import json
 import math
 
+import awkward as ak
+import numpy as np
 import pytest
+import yaml
 
-from statlesson import catalogue, toydata
+from statlesson import catalogue, ntuple, toydata
 from statlesson.catalogue import SAMPLES, get_sample
 from statlesson.ntuple import data_path
 
@@ -52,3 +56,116 @@ def test_truth_file_matches_generator_truth(root):
     truth = json.loads((root / "data" / "truth.json").read_text())
     for key, value in toydata.TRUTH.items():
         assert truth[key] == value, key
+
+
+# --- the systematics --------------------------------------------------------------------------
+
+
+def test_every_systematic_has_one_group_and_the_groups_cover_the_fit(lesson_workspace):
+    groups = catalogue.GROUPS
+    members = [name for names in groups.values() for name in names]
+    assert len(members) == len(set(members))  # no systematic in two groups
+    assert set(members) == set(catalogue.SYSTEMATICS) | {"staterror"}
+    # every nuisance parameter of the lesson's workspace belongs to a group
+    modifiers = {
+        m["name"] for c in lesson_workspace["channels"] for s in c["samples"] for m in s["modifiers"]
+    }
+    for name in modifiers - {"mu_ttbar"}:
+        base = "staterror" if name.startswith("staterror_") else name
+        assert base in members, name
+
+
+def test_systematic_entries_are_consistent():
+    for name, syst in catalogue.SYSTEMATICS.items():
+        assert set(syst.samples) <= set(catalogue.MODEL_SAMPLES), name
+        if syst.mechanism == "normalization":
+            assert syst.size is not None and 0 < syst.size < 1 and not syst.one_sided, name
+        else:
+            assert syst.size is None, name
+        if syst.mechanism == "alternative":
+            assert catalogue.get_sample(syst.alternative_sample).alternative_of == catalogue.SIGNAL
+        if syst.keeps_inclusive_xsec:  # divided by generator-level sums of its weight branches
+            assert syst.branches is not None and catalogue.SIGNAL in syst.samples, name
+        if syst.mechanism == "weight":
+            assert (syst.branches is not None) != bool(syst.jet_flavours), name
+
+
+def test_config_and_catalogue_agree_in_both_directions(root):
+    """Every configuration entry is a catalogue systematic acting on its samples, with the
+    catalogue's type and size; the catalogue systematics missing from it are pruned everywhere
+    (checked against the pruning decisions in test_model)."""
+    config = yaml.safe_load((root / "episodes" / "ttbar_config.yml").read_text())
+    entries = {s["Name"]: s for s in config["Systematics"]}
+    for name, entry in entries.items():
+        syst = catalogue.get_systematic(name)  # KeyError for a name the catalogue lacks
+        samples = [entry["Samples"]] if isinstance(entry["Samples"], str) else entry["Samples"]
+        assert set(samples) <= set(syst.samples), name
+        if syst.mechanism == "normalization":
+            assert entry["Type"] == "Normalization"
+            assert entry["Up"]["Normalization"] == pytest.approx(syst.size)
+            assert entry["Down"]["Normalization"] == pytest.approx(-syst.size)
+        elif entry["Type"] == "NormPlusShape":
+            assert entry["Up"] == {"VariationPath": syst.variation_path("up")}
+            assert entry["Down"] == {"VariationPath": syst.variation_path("down")}
+    assert set(catalogue.NORMALIZATION_SYSTEMATICS) <= set(entries)
+    assert set(catalogue.SYSTEMATICS) - set(entries) == {"scale_muF"}  # pruned everywhere
+
+
+def test_adding_a_systematic_is_one_catalogue_entry(monkeypatch):
+    """A new weight systematic, declared only in the catalogue, is filled by the template code:
+    here a copy of the factorization scale under another name gives identical templates."""
+    from statlesson import histograms
+
+    copy = dataclasses.replace(catalogue.SYSTEMATICS["scale_muF"], name="scale_muF_copy")
+    for table in (catalogue.SYSTEMATICS, catalogue.TEMPLATE_SYSTEMATICS):
+        monkeypatch.setitem(table, copy.name, copy)
+    filled = histograms.fill_sample("wjets")
+    for region in ("4j1b", "4j2b"):
+        for direction in ("up", "down"):
+            new = filled[f"{region}_wjets_scale_muF_copy_{direction}"]
+            old = filled[f"{region}_wjets_scale_muF_{direction}"]
+            np.testing.assert_array_equal(new.values(), old.values())
+    assert f"4j1b_wjets_{copy.name}_up" in histograms.expected_names()
+
+
+def test_each_simulated_sample_has_its_own_random_stream():
+    simulated = [n for n, s in SAMPLES.items() if not s.is_data]
+    assert set(toydata.STREAMS) == set(simulated)
+    assert set(toydata.DATA_STREAMS) == set(catalogue.MODEL_SAMPLES)
+    streams = [*toydata.STREAMS.values(), *toydata.DATA_STREAMS.values()]
+    assert len(streams) == len(set(streams))
+
+
+def test_a_sample_does_not_depend_on_the_order_of_the_catalogue(monkeypatch):
+    before = toydata.generate_sample("single_top", 300)
+    reordered = dict(reversed(list(SAMPLES.items())))
+    monkeypatch.setattr(toydata, "SAMPLES", reordered)
+    monkeypatch.setattr(catalogue, "SAMPLES", reordered)
+    after = toydata.generate_sample("single_top", 300)
+    assert ak.all(after["met_pt"] == before["met_pt"])
+
+
+# --- where the data are -----------------------------------------------------------------------
+
+
+def test_data_folder_from_the_environment_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv(ntuple.DATA_ENV, str(tmp_path))
+    assert ntuple.data_dir() == tmp_path
+    with pytest.raises(FileNotFoundError, match="make data"):
+        ntuple.data_path("ttbar")
+    monkeypatch.setenv(ntuple.DATA_ENV, str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match=f"{ntuple.DATA_ENV} is set to .*nowhere"):
+        ntuple.data_dir()
+
+
+def test_data_folder_found_from_the_working_folder_without_the_package_path(
+    monkeypatch, tmp_path, root
+):
+    """An installed (non-editable) package finds the lesson from where it runs."""
+    monkeypatch.delenv(ntuple.DATA_ENV, raising=False)
+    monkeypatch.setattr(ntuple, "__file__", str(tmp_path / "site-packages" / "ntuple.py"))
+    monkeypatch.chdir(root / "episodes")
+    assert ntuple.data_dir() == root / "data"
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=f"lesson repository.*{ntuple.DATA_ENV}="):
+        ntuple.data_dir()

@@ -13,6 +13,7 @@ import hist
 import numpy as np
 import pytest
 import uproot
+from scipy import stats
 
 from statlesson import catalogue, diagnostics, histograms, histplots, plotting, selection, toydata
 from statlesson.catalogue import LUMI_DATA_PB, TEMPLATE_SYSTEMATICS, get_sample
@@ -424,8 +425,16 @@ def test_plot_stack_draws_mc_band_and_data_ratio(plt_agg):
     labels = main.get_legend_handles_labels()[1]
     assert {"W+jets", r"$t\bar{t}$", "MC stat. unc.", "Pseudo-data"} <= set(labels)
     # data / MC points only in bins with MC: 44/40 and 77/80; the empty third bin is skipped
-    points = [c for c in ratio.containers][0].lines[0].get_ydata()
+    container = [c for c in ratio.containers][0]
+    points = container.lines[0].get_ydata()
     np.testing.assert_allclose(points, [44.0 / 40.0, 77.0 / 80.0])
+    # the data's 68 % Poisson (Garwood) interval, divided by the prediction: asymmetric
+    n = np.array([44.0, 77.0])
+    low = stats.chi2.ppf(stats.norm.cdf(-1), 2 * n) / 2
+    high = stats.chi2.ppf(stats.norm.cdf(1), 2 * n + 2) / 2
+    bars = np.array([seg[:, 1] for seg in container.lines[2][0].get_segments()])
+    np.testing.assert_allclose(bars.min(axis=1), low / [40.0, 80.0], rtol=1e-3)
+    np.testing.assert_allclose(bars.max(axis=1), high / [40.0, 80.0], rtol=1e-3)
     with pytest.raises(ValueError, match="binning"):
         histplots.plot_stack(mc, make_hist([1.0, 2.0], edges=(0.0, 1.0, 2.0)))
 

@@ -16,7 +16,7 @@ import pyhf
 import pytest
 from scipy.optimize import brentq
 
-from statlesson import inference
+from statlesson import histplots, inference
 
 # One-bin counting experiment: signal and background expectation, observed count.
 S, B, N = 300.0, 100.0, 430.0
@@ -241,7 +241,7 @@ def test_interval_is_exact_on_a_piecewise_linear_scan():
 def test_plot_scan_draws_on_given_axes_and_returns_them():
     fig, ax = plt.subplots()
     mu = np.linspace(0.0, 2.0, 5)
-    returned = inference.plot_scan(mu, (mu - 1.0) ** 2, label="toy", ax=ax, linestyle="--")
+    returned = histplots.plot_scan(mu, (mu - 1.0) ** 2, label="toy", ax=ax, linestyle="--")
     assert returned is ax
     (line,) = ax.get_lines()
     assert line.get_label() == "toy"
@@ -252,7 +252,7 @@ def test_plot_scan_draws_on_given_axes_and_returns_them():
 
 
 def test_plot_scan_makes_axes_when_none_given():
-    ax = inference.plot_scan([0.0, 1.0, 2.0], [1.0, 0.0, 1.0], label="toy")
+    ax = histplots.plot_scan([0.0, 1.0, 2.0], [1.0, 0.0, 1.0], label="toy")
     assert len(ax.get_lines()) == 1
     plt.close(ax.figure)
 

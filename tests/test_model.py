@@ -252,3 +252,22 @@ def test_normsys_factors_lookup(workspace):
     assert hi + lo == pytest.approx(2.0)
     with pytest.raises(KeyError, match="no normsys 'generator' on sample 'wjets'.*available"):
         modelspec.normsys_factors(workspace, "generator", "4j1b", "wjets")
+
+
+@pytest.mark.parametrize("name", ["generator", "hadronizer", "jer"])
+def test_the_fit_uses_the_mirrored_templates_of_the_histograms_file(workspace, workdir, name):
+    """One symmetrization: the workspace's down variation of a one-sided systematic is the
+    mirrored template that statlesson.histograms wrote (and episode 3 shows), split by cabinetry
+    into a normalization factor and a shape."""
+    templates = histograms.read_histograms(workdir / histograms.HISTOGRAM_FILE)
+    checked = 0
+    for channel in workspace["channels"]:
+        for sample in channel["samples"]:
+            mods = {(m["name"], m["type"]): m["data"] for m in sample["modifiers"]}
+            if (name, "histosys") not in mods:
+                continue
+            down = templates.variation(channel["name"], sample["name"], name, "down").values()
+            lo = np.asarray(mods[name, "histosys"]["lo_data"]) * mods[name, "normsys"]["lo"]
+            np.testing.assert_allclose(lo, down, rtol=1e-6)
+            checked += 1
+    assert checked >= 1

@@ -72,7 +72,7 @@ def evaluate(name: str, *inputs, path: str | Path | None = None):
     listing the corrections in the file for an unknown ``name``.
     """
     cset = load(path)
-    if name not in cset:
+    if name not in list(cset):  # (correctionlib's `in` raises for an unknown name)
         raise KeyError(f"no correction '{name}' in the corrections file; it has: {', '.join(cset)}")
     jagged = next((x for x in inputs if isinstance(x, ak.Array) and x.ndim > 1), None)
     if jagged is None:

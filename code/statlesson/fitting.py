@@ -29,7 +29,7 @@ import numpy as np
 import pyhf
 from cabinetry.fit import FitResults, RankingResults
 
-from .catalogue import GROUPS
+from .catalogue import GROUPS, SYSTEMATICS
 
 __all__ = [
     "decorrelate",
@@ -299,15 +299,16 @@ def grouped_impacts(
 
     Defined as sqrt(σ²(all free) − σ²(group fixed)), with the conditional variance of the POI. The
     contributions of correlated groups do not add up exactly in quadrature to the total. The
-    default groups are those of the catalogue; members that the fit does not have (pruned
-    systematics) are skipped, and a group without any member in the fit is left out. Raises
-    ``KeyError`` if no group has a parameter in the fit.
+    default groups are those of the catalogue; catalogue systematics that the fit does not have
+    (pruned ones) are skipped, and a group without any member in the fit is left out. Any other
+    name missing from the fit raises ``KeyError``, as does a fit in which no group has a parameter.
     """
     i = _index(fit_results, poi_name)
     cov = covariance(fit_results)
     out = {}
     for group, names in groups.items():
         present = [n for n in names if _has_parameter(fit_results, n)]
+        _indices(fit_results, [n for n in names if n not in present and n not in SYSTEMATICS])
         if not present:
             continue
         fixed = _indices(fit_results, present)

@@ -1,35 +1,25 @@
 """Template histograms: nominal and every systematic variation, for every sample and region.
 
-The histograms file is the input of the statistical model. cabinetry (episode 4) reads it with a
-histogram-input configuration whose path pattern is :data:`INPUT_PATH`::
+The histograms file is the input of the statistical model. cabinetry (episode 4) reads it with
+``InputPath: "<folder>/histograms.root:{RegionPath}_{SamplePath}{VariationPath}"``
+(:data:`INPUT_PATH`), the region and sample names as ``RegionPath`` and ``SamplePath``, and
+``VariationPath: "_<systematic>_up"`` or ``"_<systematic>_down"`` for each systematic. So the
+names in the file are ``{region}_{sample}`` for the nominal templates and the pseudo-data (e.g.
+``4j2b_ttbar``) and ``{region}_{sample}_{systematic}_{up|down}`` for the variations (e.g.
+``4j2b_ttbar_jes_up``).
 
-    General:
-      InputPath: "<folder>/histograms.root:{RegionPath}_{SamplePath}{VariationPath}"
-      VariationPath: ""
+Every template systematic of the catalogue has an ``up`` and a ``down`` histogram in the file.
+For the one-sided ones (the alternative tt̄ samples and the jet energy resolution) ``down`` is
+the symmetrized ``2 · nominal − up`` (:func:`symmetrize`): the lesson's one symmetrization. The
+configuration reads these ``down`` histograms (not cabinetry's ``Symmetrize``), so the mirrored
+templates episode 3 shows are the ones the fit uses.
 
-with ``RegionPath`` the region name (``4j1b``, ``4j2b``), ``SamplePath`` the sample name
-(``ttbar``, ``single_top``, ``wjets``, ``data``) and, for each systematic,
-``Up: {VariationPath: "_<systematic>_up"}`` and ``Down: {VariationPath: "_<systematic>_down"}``
-(:meth:`Systematic.variation_path`). So the names in the file are
-
-* ``{region}_{sample}`` for the nominal templates and the pseudo-data, e.g. ``4j2b_ttbar``;
-* ``{region}_{sample}_{systematic}_{up|down}`` for the variations, e.g. ``4j2b_ttbar_jes_up``.
-
-Every template systematic of the catalogue (:data:`statlesson.catalogue.TEMPLATE_SYSTEMATICS`)
-has both an ``up`` and a ``down`` histogram in the file. For the one-sided ones (the alternative
-tt̄ samples and the jet energy resolution) the ``down`` histogram is the symmetrized
-``2 · nominal − up`` (:func:`symmetrize`). This is the lesson's one symmetrization: the
-configuration reads these ``down`` histograms (it does not use cabinetry's ``Symmetrize``), so
-the mirrored templates episode 3 shows are the ones the fit uses.
-
-Filling reads each sample's file once (only the branches it needs, :func:`required_branches`) and
-fills every variation from those arrays: weight variations reuse the nominal observable with other
-weights; jet-energy variations recompute the selection and the observable from shifted jet pT
-(the trijet mass only for the selected events). Histograms are ``hist.Hist`` with ``Weight()``
-storage, so each bin keeps the sum of squared weights for the MC statistical uncertainty. Yields
-are expected numbers of events at the pseudo-data luminosity (weights normalised to
-σ · ε_filter · L / N_generated). Entries outside the region's observable range go to the flow
-bins, which the statistical model does not use.
+Filling reads each sample's file once (only the branches it needs, :func:`required_branches`):
+weight variations reuse the nominal observable with other weights; jet-energy variations redo
+the selection and the observable with shifted jet pT. Histograms are ``hist.Hist`` with
+``Weight()`` storage (sums of squared weights for the MC statistical uncertainty), in expected
+events at the pseudo-data luminosity. Entries outside the observable range go to the flow bins,
+which the statistical model does not use.
 """
 
 from __future__ import annotations
@@ -178,13 +168,7 @@ def _role(sample: str) -> str:
     role = get_sample(sample).role  # KeyError listing every sample for an unknown name
     if role == "alternative" and sample not in _ALTERNATIVES:
         raise KeyError(f"sample '{sample}' is an alternative sample that no systematic uses")
-    if role in ("data", "alternative"):
-        return role
-    if sample in MODEL_SAMPLES:
-        return "model"
-    raise KeyError(
-        f"sample '{sample}' is not used for templates; valid: {', '.join(MODEL_SAMPLES)}"
-    )
+    return "model" if role in ("signal", "background") else role
 
 
 def computed_variations(sample: str) -> list[tuple[str | None, str | None]]:
@@ -212,9 +196,7 @@ def required_branches(sample: str) -> list[str]:
     if role == "data":
         return branches
     branches += ["weight", "weight_lepsf"]
-    for name, direction in computed_variations(sample):
-        if name is None:
-            continue
+    for name, direction in computed_variations(sample)[1:]:  # after the nominal
         syst = get_systematic(name)
         if syst.branches is not None:
             branches.append(syst.branches[0 if direction == "up" else 1])

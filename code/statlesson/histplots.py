@@ -8,7 +8,7 @@ draws into them. Ratio panels use mplhep's comparison functions; data points car
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import hist
 import matplotlib.pyplot as plt
@@ -26,6 +26,7 @@ from .selection import REGIONS
 
 __all__ = [
     "plot_ratios",
+    "plot_scan",
     "plot_stack",
     "plot_stat_uncertainty",
     "plot_templates",
@@ -308,4 +309,36 @@ def plot_xsec_comparison(
     ax.set_yticks(range(len(rows)), [name for name, *_ in reversed(rows)])
     ax.set_ylim(-0.6, len(rows) - 0.2)
     ax.set_xlabel(r"$\sigma(t\bar{t})$ at $\sqrt{s} = 13$ TeV [pb]")
+    return ax
+
+
+def plot_scan(
+    mu: Sequence[float],
+    q: Sequence[float],
+    *,
+    label: str,
+    ax: Axes | None = None,
+    **line_kwargs,
+) -> Axes:
+    """Draw a likelihood scan q(μ) = −2 ln λ(μ) against the signal strength μ.
+
+    Args:
+        mu: scanned values of μ (dimensionless).
+        q: −2 ln λ(μ) at those values.
+        label: legend label of the curve.
+        ax: axes to draw on; a new figure is made if None.
+        **line_kwargs: passed to ``Axes.plot`` (colour, line style, ...).
+
+    Returns:
+        The axes, with axis labels set. Does not add a legend, show or save the figure.
+    """
+    mu_arr = np.asarray(mu, dtype=float)
+    q_arr = np.asarray(q, dtype=float)
+    if mu_arr.shape != q_arr.shape:
+        raise ValueError(f"mu and q must have the same shape, got {mu_arr.shape} and {q_arr.shape}")
+    if ax is None:
+        _, ax = plt.subplots()
+    ax.plot(mu_arr, q_arr, label=label, **line_kwargs)
+    ax.set_xlabel(r"Signal strength $\mu = \sigma / \sigma_{\mathrm{SM}}$")
+    ax.set_ylabel(r"$-2\,\Delta \ln L$")
     return ax

@@ -19,10 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pyhf
-from matplotlib.axes import Axes
 
 __all__ = [
     "build_counting_model",
@@ -30,7 +28,6 @@ __all__ = [
     "fit_poi",
     "interval_from_scan",
     "make_data",
-    "plot_scan",
     "profile_scan",
 ]
 
@@ -387,35 +384,3 @@ def interval_from_scan(
     low = float(np.interp(level, [q_arr[j + 1], q_arr[j]], [mu_arr[j + 1], mu_arr[j]]))
     high = float(np.interp(level, [q_arr[k - 1], q_arr[k]], [mu_arr[k - 1], mu_arr[k]]))
     return low, high
-
-
-def plot_scan(
-    mu: Sequence[float],
-    q: Sequence[float],
-    *,
-    label: str,
-    ax: Axes | None = None,
-    **line_kwargs: Any,
-) -> Axes:
-    """Draw a likelihood scan q(μ) = −2 ln λ(μ) against the signal strength μ.
-
-    Args:
-        mu: scanned values of μ (dimensionless).
-        q: −2 ln λ(μ) at those values.
-        label: legend label of the curve.
-        ax: axes to draw on; a new figure is made if None.
-        **line_kwargs: passed to ``Axes.plot`` (colour, line style, ...).
-
-    Returns:
-        The axes, with axis labels set. Does not add a legend, show or save the figure.
-    """
-    mu_arr = np.asarray(mu, dtype=float)
-    q_arr = np.asarray(q, dtype=float)
-    if mu_arr.shape != q_arr.shape:
-        raise ValueError(f"mu and q must have the same shape, got {mu_arr.shape} and {q_arr.shape}")
-    if ax is None:
-        _, ax = plt.subplots()
-    ax.plot(mu_arr, q_arr, label=label, **line_kwargs)
-    ax.set_xlabel(r"Signal strength $\mu = \sigma / \sigma_{\mathrm{SM}}$")
-    ax.set_ylabel(r"$-2\,\Delta \ln L$")
-    return ax

@@ -1,0 +1,76 @@
+"""The package's shape: the analysis never imports the generator, modules stay small, the package
+docstring lists every module."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import statlesson
+
+PACKAGE = Path(statlesson.__file__).parent
+GENERATOR = {"toydata", "toyevents", "toydetector"}
+MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
+MAX_LINES = 400
+
+
+def _imported_modules(source: str) -> set[str]:
+    """statlesson modules imported by ``source`` (relative or absolute, any form)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level > 0 or module.startswith("statlesson"):
+                base = module.removeprefix("statlesson").lstrip(".")
+                if base:
+                    found.add(base.split(".")[0])
+                else:  # from . import x / from statlesson import x
+                    found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("statlesson."):
+                    found.add(alias.name.split(".")[1])
+    return found
+
+
+def test_import_scanner_sees_every_form():
+    source = (
+        "from . import toydata\nfrom .toyevents import x\nimport statlesson.toydetector\n"
+        "from statlesson import histograms, toydata as t\nfrom statlesson.ntuple import y\n"
+    )
+    assert _imported_modules(source) == {"toydata", "toyevents", "toydetector", "histograms",
+                                         "ntuple"}  # fmt: skip
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if m not in GENERATOR])
+def test_analysis_modules_do_not_import_the_generator(module):
+    imported = _imported_modules((PACKAGE / f"{module}.py").read_text())
+    assert not imported & GENERATOR, f"{module} imports {imported & GENERATOR}"
+
+
+def test_episodes_do_not_import_the_generator(root):
+    for path in sorted((root / "episodes").glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        code = "\n".join(line for line in code.splitlines() if not line.startswith(("%", "!")))
+        assert not _imported_modules(code) & GENERATOR, path.name
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_modules_stay_small(module):
+    lines = len((PACKAGE / f"{module}.py").read_text().splitlines())
+    assert lines <= MAX_LINES, f"{module}.py has {lines} lines; split it by job"
+
+
+def test_package_docstring_lists_every_module_in_pipeline_order():
+    listed = re.findall(r"^    (\w+)\s{2,}\S", statlesson.__doc__, flags=re.MULTILINE)
+    assert sorted(listed) == MODULES
+    # pipeline order: the description first, the generator before the analysis that reads its
+    # files, the filling before the model, the model before the fit
+    order = listed.index
+    assert order("catalogue") < order("toydata") < order("corrections") < order("selection")
+    assert order("histograms") < order("modelspec") < order("fitting") < order("limits")
