@@ -13,7 +13,7 @@ __all__ = ["STACK", "inventory", "versions"]
 
 #: Packages the lesson needs, in the order they are introduced.
 STACK: tuple[str, ...] = (
-    "numpy", "scipy", "matplotlib", "uproot", "awkward", "hist", "mplhep",
+    "numpy", "scipy", "matplotlib", "uproot", "awkward", "hist", "mplhep", "correctionlib",
     "pyhf", "iminuit", "cabinetry", "statlesson",
 )  # fmt: skip
 
