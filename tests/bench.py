@@ -39,7 +39,7 @@ import uproot
 
 import bench_notebooks
 
-from statlesson import daskrun, histograms, scaleout
+from statlesson import histograms
 from statlesson.ntuple import TREE_NAME, data_path
 
 TARGET_PER_S = 400_000
@@ -118,7 +118,7 @@ def run_dask(args: argparse.Namespace) -> dict[str, Any]:
     """The same templates filled by one process and by Dask on a 2-worker LocalCluster."""
     from dask.distributed import Client, LocalCluster
 
-    from statlesson import scaleout
+    from statlesson import daskrun, scaleout
 
     steps = args.steps_per_file or scaleout.DEFAULT_STEPS_PER_FILE
     histograms.build_templates()  # warm-up: page cache, imports

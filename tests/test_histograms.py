@@ -15,7 +15,7 @@ import pytest
 import uproot
 from scipy import stats
 
-from statlesson import catalogue, diagnostics, histograms, histplots, plotting, selection, toydata
+from statlesson import catalogue, diagnostics, histograms, selection, toydata
 from statlesson.catalogue import LUMI_DATA_PB, TEMPLATE_SYSTEMATICS, get_sample
 from statlesson.diagnostics import shape_chi2
 from statlesson.histograms import Templates, histogram_name, symmetrize
@@ -397,7 +397,7 @@ def plt_agg():
 
 
 def test_figure_layout_helpers(plt_agg):
-    from statlesson import histplots, plotting
+    from statlesson import plotting
 
     width = plt_agg.rcParams["figure.figsize"][0]
     assert plotting.figure_width(1) == width

@@ -10,7 +10,7 @@ import pyhf
 import pytest
 import yaml
 
-from statlesson import catalogue, histograms, modelspec, pruning, selection, validation, variations
+from statlesson import catalogue, histograms, modelspec, pruning, validation
 from statlesson.validation import ConfigError, WorkspaceValidationError
 
 
