@@ -312,8 +312,7 @@ SYSTEMATICS: dict[str, Systematic] = {
     for s in [
         Systematic("lepton_sf", "weight", MODEL_SAMPLES, "lepton scale factor", "Lepton SF",
                    "lepton identification and trigger scale factor ±1σ (1–2 %)",
-                   branches=("weight_lepsf_up", "weight_lepsf_down"), replaces="weight_lepsf",
-                   corrections=("lepton_sf",)),
+                   branches=("weight_lepsf_up", "weight_lepsf_down"), replaces="weight_lepsf"),
         Systematic("scale_muR", "weight", MODEL_SAMPLES, _SCALES, r"$\mu_R$ scale",
                    "renormalisation scale × 2 (up) and × 1/2 (down)",
                    branches=("weight_muR_up", "weight_muR_down"), keeps_inclusive_xsec=True),

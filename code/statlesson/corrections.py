@@ -10,7 +10,8 @@ One lookup, as in any CMS analysis::
     cset = correctionlib.CorrectionSet.from_file("data/corrections.json")
     delta = cset["jes_uncertainty"].evaluate(pt, eta)  # numpy arrays in, numpy array out
 
-The functions here do that lookup for jagged (per-jet) awkward arrays too, and load the file once.
+correctionlib takes jagged (per-jet) awkward arrays as they are; the functions here do the
+lookup with the file loaded once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from pathlib import Path
 
 import awkward as ak
 import correctionlib
-import numpy as np
 
 from .ntuple import corrections_path
 
@@ -67,26 +67,17 @@ def _check_variation(variation: str) -> str:
 def evaluate(name: str, *inputs, path: str | Path | None = None):
     """Evaluate correction ``name`` on ``inputs``: numbers, numpy arrays or jagged awkward arrays.
 
-    Jagged inputs (one entry per jet) are flattened for correctionlib and the result is given the
-    same structure; numbers and strings (such as ``"up"``) are broadcast. Raises ``KeyError``
-    listing the corrections in the file for an unknown ``name``.
+    correctionlib keeps the structure of jagged inputs (one entry per jet) and broadcasts numbers
+    and strings (such as ``"up"``). Raises ``KeyError`` listing the corrections in the file for an
+    unknown ``name``.
     """
     cset = load(path)
     if name not in list(cset):  # (correctionlib's `in` raises for an unknown name)
         raise KeyError(f"no correction '{name}' in the corrections file; it has: {', '.join(cset)}")
-    jagged = next((x for x in inputs if isinstance(x, ak.Array) and x.ndim > 1), None)
-    if jagged is None:
-        flat = [ak.to_numpy(x) if isinstance(x, ak.Array) else x for x in inputs]
-        return cset[name].evaluate(*flat)
-    counts = ak.num(jagged)
-    flat = [_flat(x) if isinstance(x, ak.Array) and x.ndim > 1 else x for x in inputs]
-    return ak.unflatten(cset[name].evaluate(*flat), counts)
-
-
-def _flat(values: ak.Array) -> np.ndarray:
-    """A jagged array as one flat numpy array of float64 or int64, as correctionlib takes them."""
-    flat = ak.to_numpy(ak.flatten(values))
-    return flat.astype(np.int64 if np.issubdtype(flat.dtype, np.integer) else np.float64)
+    if any(isinstance(x, ak.Array) and x.ndim > 1 for x in inputs):
+        return cset[name].evaluate(*inputs)
+    flat = [ak.to_numpy(x) if isinstance(x, ak.Array) else x for x in inputs]
+    return cset[name].evaluate(*flat)
 
 
 def jes_uncertainty(pt_gev, eta, *, path: str | Path | None = None):

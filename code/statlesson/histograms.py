@@ -243,6 +243,7 @@ def variation_arrays(
         if syst is not None and syst.mechanism == "weight":
             weights = w_nominal * variations.weight_factor(events, name, direction)
             if sample == SIGNAL and syst.keeps_inclusive_xsec:
+                # σ(varied) / σ(nominal) = Σ k / N over all generated events (generator weight 1)
                 branch = syst.branches[0 if direction == "up" else 1]
                 weights = weights * generator_sums["n_generated"] / generator_sums[f"sumw_{branch}"]
         elif syst is not None and syst.mechanism == "shift":

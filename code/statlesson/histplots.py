@@ -47,7 +47,7 @@ def plot_stack(
 ) -> tuple[Axes, Axes]:
     """Stacked simulated templates with their MC statistical band, data points and a data/MC ratio.
 
-    ``mc`` maps sample names (for colour and legend label from :data:`statlesson.samples.SAMPLES`)
+    ``mc`` maps sample names (for colour and legend label from :data:`statlesson.catalogue.SAMPLES`)
     to histograms, drawn from the bottom of the stack up. The hatched band is the total MC
     statistical uncertainty √(Σ_s Σw²); data points have 68 % Poisson (Garwood) intervals. The
     ratio panel shows data / total MC (mplhep's ``split_ratio``: the data's interval divided by
@@ -98,7 +98,7 @@ def plot_stat_uncertainty(
 ) -> Axes:
     """Relative MC statistical uncertainty per bin of each sample (and of their sum, optionally).
 
-    Keys are sample names (colour and label from :data:`statlesson.samples.SAMPLES`). The combined
+    Keys are sample names (colour and label from :data:`statlesson.catalogue.SAMPLES`). The combined
     curve is the width of pyhf's ``staterror`` constraint in each bin. The y axis is logarithmic.
     Bins without simulated events (uncertainty undefined) are left blank. Returns the axes.
     Raises ``ValueError`` if ``hists`` is empty or the histograms have different binnings.
@@ -141,7 +141,7 @@ def plot_templates(
 ) -> list[tuple[Axes, Axes]]:
     """Nominal, up and down templates of one systematic for one sample, one column per region.
 
-    Each column is :func:`statlesson.plotting.plot_variation` (ratio panel: variation / nominal with
+    Each column is :func:`plot_variation` (ratio panel: variation / nominal with
     the nominal's MC statistical band) with the sample and region written in the panel and
     "(mirrored)" after a symmetrized ``down``; if ``label``, the first column carries the figure's
     "Simulation" label. ``normalize`` compares shapes only; ``ratio_range`` fixes the ratio panel's

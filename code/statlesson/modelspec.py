@@ -2,12 +2,9 @@
 
 The configuration is the YAML file :func:`config_file`; :func:`load_config` reads it and points its
 paths at a working folder (each episode's own output folder). :func:`build_workspace` turns it into
-a pyhf workspace with cabinetry, and :func:`check_workspace` looks for the mistakes a schema cannot
-see: a normalization factor at or below zero (a variation pointing at a histogram that was never
-filled), up and down variations that move the prediction the same way (a ``Down`` written with the
-wrong sign), empty bins and samples without events. The schema itself is checked by
-``cabinetry.configuration.validate`` and ``pyhf.schema.validate``; this module only turns their
-findings into messages that name the entry at fault.
+a pyhf workspace with cabinetry's own steps, :func:`save_workspace` writes it, and the tables
+(:func:`modifier_table`, :func:`structure_table`, :func:`normsys_factors`) describe it. Finding
+mistakes in either is the job of :mod:`statlesson.validation`.
 """
 
 from __future__ import annotations
@@ -26,7 +23,7 @@ import yaml
 
 from .fileio import atomic_output, open_root
 from .ntuple import lesson_root
-from .validation import ConfigError, _check_schema, validate_config, workspace_channels
+from .validation import ConfigError, check_config_schema, validate_config, workspace_channels
 
 __all__ = [
     "build_workspace",
@@ -109,7 +106,7 @@ def load_config(path: str | Path | None = None, workdir: str | Path = ".") -> di
 # workspace
 # --------------------------------------------------------------------------------------------------
 def build_workspace(config: dict[str, Any]) -> dict[str, Any]:
-    """Collect the templates, apply symmetrization and build the pyhf workspace with cabinetry.
+    """Collect and postprocess the templates and build the pyhf workspace with cabinetry.
 
     The configuration is first checked against cabinetry's schema (:class:`ConfigError`); the
     physics checks of :func:`validate_config` are not repeated, so that a configuration with such a
@@ -119,7 +116,7 @@ def build_workspace(config: dict[str, Any]) -> dict[str, Any]:
     :func:`statlesson.histograms.build_histograms` in the same working folder), and ``KeyError``
     naming the histogram if a template is missing from the file.
     """
-    _check_schema(config)
+    check_config_schema(config)
     input_file = Path(config["General"]["InputPath"].split(":")[0])
     fix = f"; create it with statlesson.histograms.build_histograms('{input_file.parent}')"
     with open_root(input_file, what="histograms file", fix=fix):

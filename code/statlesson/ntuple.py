@@ -69,8 +69,8 @@ CORRECTIONS_FILE = "corrections.json"
 DATA_ENV = "STATLESSON_DATA"
 
 _HOW = (
-    f"run inside the lesson repository, or set {DATA_ENV}=/path/to/the/lesson/data "
-    "(its data/ folder)"
+    "run inside the lesson repository (the folder with data/ and episodes/), or set "
+    f"{DATA_ENV}=/path/to/the/lesson/data"
 )
 
 
@@ -79,8 +79,12 @@ def _is_lesson(folder: Path) -> bool:
 
 
 def lesson_root() -> Path:
-    """The lesson repository: the first folder with ``data/`` and ``episodes/`` above the working
-    folder, or else above this package. Raises ``FileNotFoundError`` saying how to fix it."""
+    """The lesson repository: the folder with ``data/`` and ``episodes/`` that holds
+    ``$STATLESSON_DATA`` if set, else the first one above the working folder, or else above this
+    package. Raises ``FileNotFoundError`` saying how to fix it."""
+    env = os.environ.get(DATA_ENV)
+    if env and _is_lesson(Path(env).resolve().parent):
+        return Path(env).resolve().parent
     for start in (Path.cwd(), Path(__file__).resolve()):
         for folder in (start, *start.parents):
             if _is_lesson(folder):

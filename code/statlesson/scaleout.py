@@ -34,7 +34,7 @@ import pandas as pd
 import uproot
 
 from . import histograms, selection
-from .catalogue import LUMI_DATA_PB, get_sample
+from .catalogue import LUMI_DATA_PB, SIGNAL, get_sample
 from .ntuple import TREE_NAME
 from .selection import REGIONS
 
@@ -187,7 +187,7 @@ def lazy_templates(
             sample, steps_per_file=steps_per_file, step_size=step_size, data_dir=data_dir
         )
         sums = None
-        if sample == histograms.SIGNAL:
+        if sample == SIGNAL:
             sums = selection.read_generator_sums(sample, data_dir=data_dir)
         lazy[sample] = lazy_file_histogram(events, sample, sums, lumi_pb)
     return lazy
@@ -267,7 +267,7 @@ def compare_templates(
     rows = {}
     for name, ref in reference.items():
         h = ours[name]
-        if not np.array_equal(h.axes[0].edges, ref.axes[0].edges):
+        if h.axes != ref.axes:
             raise ValueError(f"template '{name}' has a different binning in the two sets")
         d_value = rel(h.values(flow=True), ref.values(flow=True))
         d_variance = rel(h.variances(flow=True), ref.variances(flow=True))

@@ -33,6 +33,7 @@ __all__ = [
     "LEP_PT_MIN",
     "REGIONS",
     "Region",
+    "SELECTION_BRANCHES",
     "check_ntuple",
     "get_region",
     "ht",

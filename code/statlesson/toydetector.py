@@ -13,7 +13,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from .ntuple import BTAG_MEDIUM
-from .toyevents import GenConfig, Partons, _wrap
+from .toyevents import GenConfig, Partons, wrap_phi
 
 __all__ = [
     "BTAG_SF_UNCERTAINTY",
@@ -93,10 +93,10 @@ def detect(rng, partons: Partons, cfg: GenConfig) -> dict[str, np.ndarray]:
     response = np.where(partons.flavour == 5, cfg.b_response, cfg.response)
     gen_pt = partons.pt * np.clip(response + 0.05 * rng.standard_normal(partons.pt.shape), 0.5, 1.2)
     gen_eta = partons.eta + 0.02 * rng.standard_normal(partons.pt.shape)
-    gen_phi = _wrap(partons.phi + 0.02 * rng.standard_normal(partons.pt.shape))
+    gen_phi = wrap_phi(partons.phi + 0.02 * rng.standard_normal(partons.pt.shape))
     reco_pt = gen_pt * np.maximum(1 + jet_resolution(gen_pt) * rng.standard_normal(gen_pt.shape), 0.0)
     eta = gen_eta + 0.01 * rng.standard_normal(gen_pt.shape)
-    phi = _wrap(gen_phi + 0.01 * rng.standard_normal(gen_pt.shape))
+    phi = wrap_phi(gen_phi + 0.01 * rng.standard_normal(gen_pt.shape))
     valid = partons.valid
 
     # pileup jets: no generator-level match (jet_genpt = 0)

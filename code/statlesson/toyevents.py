@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CONFIGS", "GenConfig", "Partons", "generate_partons"]
+__all__ = ["CONFIGS", "GenConfig", "Partons", "generate_partons", "wrap_phi"]
 
 M_TOP, GAMMA_TOP = 172.5, 1.32  # GeV
 M_W, GAMMA_W = 80.4, 2.085  # GeV
@@ -118,7 +118,8 @@ def _pt_eta_phi(p4):
     return pt, eta, np.arctan2(py, px)
 
 
-def _wrap(phi):
+def wrap_phi(phi):
+    """Azimuthal angles mapped into [−π, π)."""
     return (phi + np.pi) % (2 * np.pi) - np.pi
 
 
@@ -266,7 +267,7 @@ def _finish_partons(
     g_pt = np.where(emit_sep, z * d_pt, 0.0)
     d_pt = np.where(emit_sep, (1 - z) * d_pt, d_pt)
     g_eta = d_eta + deta
-    g_phi = _wrap(d_phi + dphi)
+    g_phi = wrap_phi(d_phi + dphi)
     i_pt, i_eta, i_phi, i_flav, i_valid = isr
     return Partons(
         pt=np.concatenate([d_pt, g_pt, i_pt], axis=1),

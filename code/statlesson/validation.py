@@ -26,6 +26,7 @@ __all__ = [
     "Problem",
     "WorkspaceSchemaError",
     "WorkspaceValidationError",
+    "check_config_schema",
     "check_workspace",
     "validate_config",
     "validate_workspace",
@@ -121,7 +122,7 @@ def _explain(config: dict[str, Any], err: Exception) -> str:
     return f"configuration invalid: {err}"
 
 
-def _check_schema(config: dict[str, Any]) -> None:
+def check_config_schema(config: dict[str, Any]) -> None:
     """cabinetry's own validation (schema, one data sample, unique names), as a :class:`ConfigError`."""
     try:
         cabinetry.configuration.validate(config)
@@ -144,7 +145,7 @@ def validate_config(config: dict[str, Any]) -> None:
     where ``-0.03`` was meant) or remove the whole sample (≤ −1).
     Two entries of a block with the same ``Name``, or not exactly one data sample, are errors too.
     """
-    _check_schema(config)
+    check_config_schema(config)
     samples = _names(config["Samples"])
     regions = _names(config["Regions"])
     for block in ("Systematics", "NormFactors"):

@@ -135,7 +135,7 @@ def jer_smear(
     events: ak.Array,
     scale_factor: float,
     *,
-    seed: int = 42,
+    seed: int = JER_SEED,
 ) -> ak.Array:
     """Jet pT (GeV) smeared with the CMS hybrid method by a relative resolution scale factor.
 
