@@ -2,6 +2,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
 
 from statlesson import histplots, plotting
 
@@ -54,3 +55,48 @@ def test_xsec_comparison_draws_one_row_per_value_and_rejects_negative_errors():
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="positive"):
         histplots.plot_xsec_comparison((890.0, -5.0, 5.0), refs)
+
+
+def test_slider_figure_embeds_one_frame_per_value_and_nothing_from_elsewhere():
+    import json
+    import re
+
+    from statlesson import interactive
+
+    fig, ax = plt.subplots()
+    (line,) = ax.plot([0, 1], [0, 0])
+    drawn = []
+
+    def draw(i):
+        drawn.append(i)
+        line.set_ydata([0, i])
+
+    page = interactive.slider_figure(fig, draw, ["a", "b", "c"], alt='x < "y"', label="L",
+                                     start=1)  # fmt: skip
+    assert drawn == [0, 1, 2]
+    frames = json.loads(re.search(r"const frames = (\[.*?\]);", page, flags=re.S).group(1))
+    assert all(f.startswith("data:image/png;base64,") for f in frames)
+    assert len(frames) == 3 and len(set(frames)) == 3  # one distinct image per frame
+    assert re.search(r'<img id="[^"]+" src="([^"]+)"', page).group(1) == frames[1]  # start
+    assert 'alt="x &lt; &quot;y&quot;"' in page  # escaped
+    assert 'max="2"' in page and 'value="1"' in page and 'aria-valuetext="b"' in page
+    assert "http" not in page
+    assert not plt.fignum_exists(fig.number)  # closed: not shown twice in the notebook
+    # the same figure gives the same page (no random ids): builds are reproducible
+    fig2, ax2 = plt.subplots()
+    (line,) = ax2.plot([0, 1], [0, 0])
+    assert interactive.slider_figure(fig2, draw, ["a", "b", "c"], alt='x < "y"', label="L",
+                                     start=1) == page  # fmt: skip
+
+
+def test_slider_figure_rejects_bad_input():
+    from statlesson import interactive
+
+    fig, _ = plt.subplots()
+    with pytest.raises(ValueError, match="at least two frames"):
+        interactive.slider_figure(fig, lambda i: None, ["only"], alt="a", label="b")
+    with pytest.raises(ValueError, match="start must be a frame number from 0 to 1"):
+        interactive.slider_figure(fig, lambda i: None, ["a", "b"], alt="a", label="b", start=2)
+    with pytest.raises(ValueError, match="alt"):
+        interactive.slider_figure(fig, lambda i: None, ["a", "b"], alt=" ", label="b")
+    plt.close("all")

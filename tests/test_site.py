@@ -483,3 +483,48 @@ def test_screenshots_were_saved(site, root):
         for suffix in (".png", "-full.png"):
             png = shots / f"{name}{suffix}"
             assert png.is_file() and png.stat().st_size > 1000, f"{png} missing or empty"
+
+
+# --- the slider figures -------------------------------------------------------------------------
+
+SLIDER_PAGES = ("episodes/01-statistical-models.html", "episodes/04-cabinetry-workspace.html")
+MAX_SLIDER_BYTES = 1_500_000  # what one slider figure may add to its page
+
+
+def _slider_blocks(page: str) -> list[str]:
+    return re.findall(r'<div class="slider-figure".*?</script>\s*</div>', page, flags=re.S)
+
+
+@pytest.mark.parametrize("page", SLIDER_PAGES)
+def test_slider_figures_are_on_the_page_and_light(html_dir, page):
+    blocks = _slider_blocks((html_dir / page).read_text())
+    assert len(blocks) == 1, f"{page}: expected one slider figure, found {len(blocks)}"
+    assert len(blocks[0].encode()) <= MAX_SLIDER_BYTES, f"{page}: slider figure too heavy"
+    assert "http" not in blocks[0].replace('xmlns="http', "")  # nothing from elsewhere
+
+
+@pytest.mark.parametrize("page", SLIDER_PAGES)
+def test_slider_moves_the_figure_with_the_keyboard(site, server, browser, page):
+    """Offline, in the browser: the arrow keys move the slider, and the image shown changes."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get_log("browser")
+    browser.get(server + page)
+    figure = browser.find_element(By.CSS_SELECTOR, ".slider-figure")
+    image = figure.find_element(By.TAG_NAME, "img")
+    slider = figure.find_element(By.CSS_SELECTOR, "input[type=range]")
+    output = figure.find_element(By.TAG_NAME, "output")
+    assert image.get_attribute("alt").strip() and image.get_property("naturalWidth") > 0
+    shown = [(image.get_attribute("src"), output.text, slider.get_attribute("value"))]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", slider)
+    for key in (Keys.ARROW_RIGHT, Keys.ARROW_LEFT, Keys.ARROW_LEFT):
+        slider.send_keys(key)
+        shown.append((image.get_attribute("src"), output.text, slider.get_attribute("value")))
+    values = [int(v) for _, _, v in shown]
+    assert values[1] == values[0] + 1 and values[3] == values[0] - 1, values
+    srcs = [src for src, _, _ in shown]
+    assert srcs[1] != srcs[0] and srcs[2] == srcs[0] and srcs[3] not in (srcs[0], srcs[1])
+    assert len({text for _, text, _ in shown}) == 3  # the value shown follows the slider
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors

@@ -32,6 +32,7 @@ The statistical model and its interpretation
 Figures and set-up
     plotting     the look of the figures: style, presentation mode, labels, layouts
     histplots    drawing data: templates, variations with ratios, stacks, results
+    interactive  figures with a slider that work on the static site, without a kernel
     setupcheck   versions of the stack and an inventory of the bundled files
 """
 
