@@ -186,8 +186,11 @@ def btag_weight(
     counts = ak.num(pt)
     flat_pt = ak.to_numpy(ak.flatten(pt)).astype(np.float64)
     flavour = ak.to_numpy(ak.flatten(events.jet_flavour)).astype(np.int64)
-    varied = corrections.btag_scale_factor(flavour, "up" if sign > 0 else "down")
-    sf = np.where(np.isin(flavour, flavours), varied, corrections.btag_scale_factor(flavour))
+    variation = "up" if sign > 0 else "down"
+    # the scale factors depend on the flavour only: look them up once per flavour
+    factor = {f: float(corrections.btag_scale_factor(f, variation if f in flavours else "nominal"))
+              for f in (5, 4, 0)}  # fmt: skip
+    sf = np.select([flavour == 5, flavour == 4], [factor[5], factor[4]], factor[0])
     eff = corrections.btag_efficiency(flat_pt, flavour)
     tagged = ak.to_numpy(ak.flatten(events.jet_btag)) > BTAG_MEDIUM
     per_jet = np.where(tagged, sf, (1.0 - sf * eff) / (1.0 - eff))
