@@ -74,3 +74,19 @@ def test_package_docstring_lists_every_module_in_pipeline_order():
     order = listed.index
     assert order("catalogue") < order("toydata") < order("corrections") < order("selection")
     assert order("histograms") < order("modelspec") < order("fitting") < order("limits")
+
+
+MAX_CODE_LINE = 88  # characters: longer lines are cut off on the site and on a projector
+
+
+def test_no_notebook_code_line_is_cut_off(root):
+    long_lines = []
+    for path in sorted((root / "episodes").glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        for number, cell in enumerate(cells):
+            if cell["cell_type"] != "code":
+                continue
+            for line in "".join(cell["source"]).splitlines():
+                if len(line) > MAX_CODE_LINE:
+                    long_lines.append(f"{path.name} cell {number}: {len(line)} chars: {line}")
+    assert not long_lines, "\n".join(long_lines)
