@@ -109,6 +109,11 @@ class Sample:
         return self.role == "data"
 
     @property
+    def fills(self) -> str:
+        """The sample whose templates this one's events fill: itself, or the one it replaces."""
+        return self.alternative_of or self.name
+
+    @property
     def file(self) -> str:
         """File name of the ntuple inside the data folder."""
         return f"{self.name}.root"

@@ -59,16 +59,22 @@ def _index(fit_results: FitResults, name: str) -> int:
         ) from None
 
 
-def _indices(fit_results: FitResults, names: Iterable[str]) -> list[int]:
+def _matching(fit_results: FitResults, name: str) -> list[int]:
     """Indices of the parameters called ``name``, or whose name is ``name_...`` (so ``"staterror"``
-    selects every bin of ``staterror_4j1b`` and ``staterror_4j2b``)."""
+    selects every bin of ``staterror_4j1b`` and ``staterror_4j2b``); empty if there is none."""
+    return [
+        i
+        for i, lab in enumerate(fit_results.labels)
+        if (base := lab.split("[")[0]) == name or base.startswith(f"{name}_")
+    ]
+
+
+def _indices(fit_results: FitResults, names: Iterable[str]) -> list[int]:
+    """Indices of the parameters matching each of ``names`` (:func:`_matching`); ``KeyError``
+    naming the first name without any."""
     out = []
     for name in names:
-        matches = [
-            i
-            for i, lab in enumerate(fit_results.labels)
-            if (base := lab.split("[")[0]) == name or base.startswith(f"{name}_")
-        ]
+        matches = _matching(fit_results, name)
         if not matches:
             raise KeyError(
                 f"no parameter '{name}' in the fit results; parameters: "
@@ -307,7 +313,7 @@ def grouped_impacts(
     cov = covariance(fit_results)
     out = {}
     for group, names in groups.items():
-        present = [n for n in names if _has_parameter(fit_results, n)]
+        present = [n for n in names if _matching(fit_results, n)]
         _indices(fit_results, [n for n in names if n not in present and n not in SYSTEMATICS])
         if not present:
             continue
@@ -317,12 +323,6 @@ def grouped_impacts(
         raise KeyError(f"no group has a parameter in the fit; parameters: {fit_results.labels}")
     return out
 
-
-def _has_parameter(fit_results: FitResults, name: str) -> bool:
-    return any(
-        (base := lab.split("[")[0]) == name or base.startswith(f"{name}_")
-        for lab in fit_results.labels
-    )
 
 
 def decorrelate(workspace: Mapping, modifier: str) -> dict:

@@ -225,8 +225,7 @@ def variation_arrays(
     :func:`statlesson.selection.read_generator_sums`) is needed to keep the inclusive cross section
     of the variations that keep it (``keeps_inclusive_xsec`` in the catalogue) fixed.
     """
-    role = _role(sample)
-    selection.require_branches(
+    selection.require_branches(  # required_branches also rejects a sample without templates
         events, required_branches(sample), f"filling the templates of sample '{sample}'"
     )
     if sample == SIGNAL and generator_sums is None:
@@ -234,7 +233,7 @@ def variation_arrays(
             f"the signal '{sample}' needs its generator-level sums: pass "
             f"generator_sums=selection.read_generator_sums('{sample}')"
         )
-    target = get_sample(sample).alternative_of if role == "alternative" else sample
+    target = get_sample(sample).fills
     w_nominal = selection.nominal_weight(events, sample, lumi_pb)
     nominal_obs = selection.region_observables(events)
     for name, direction in computed_variations(sample):
@@ -312,10 +311,10 @@ def symmetrize(nominal: hist.Hist, up: hist.Hist) -> hist.Hist:
     return down
 
 
-def check_binning(a: hist.Hist, b: hist.Hist) -> None:
-    """Raise ``ValueError`` unless ``a`` and ``b`` have the same axes (binning and names)."""
+def check_binning(a: hist.Hist, b: hist.Hist, name: str = "histograms") -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``b`` has the axes (binning) of ``a``."""
     if a.axes != b.axes:
-        raise ValueError("histograms have different binning; compare templates of one region")
+        raise ValueError(f"{name}: binning differs from the reference; compare one region")
 
 
 def build_templates(

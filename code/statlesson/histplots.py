@@ -20,7 +20,7 @@ from mplhep.comparison_functions import get_comparison
 
 from .catalogue import get_sample, get_systematic
 from .diagnostics import relative_stat_uncertainty, staterror_uncertainty
-from .histograms import Templates
+from .histograms import Templates, check_binning
 from .plotting import cms_label, events_label, ratio_axes
 from .selection import REGIONS
 
@@ -57,17 +57,17 @@ def plot_stack(
         raise ValueError("nothing to stack: give at least one simulated template")
     hists = list(mc.values())
     edges = hists[0].axes[0].edges
-    for h in hists[1:] + ([data] if data is not None else []):
-        if h.axes != hists[0].axes:
-            raise ValueError("all histograms must share the binning of the first one")
+    others = {**mc, **({data_label: data} if data is not None else {})}
+    for name, h in others.items():
+        check_binning(hists[0], h, name)
     main, ratio = axes if axes is not None else ratio_axes(1)[0]
     samples = [get_sample(name) for name in mc]
     mplhep.histplot(
         [h.values() for h in hists], edges, stack=True, histtype="fill", ax=main,
         color=[s.color for s in samples], label=[s.label for s in samples],
     )  # fmt: skip
-    total = np.sum([h.values() for h in hists], axis=0)
-    stat = np.sqrt(np.sum([h.variances() for h in hists], axis=0))
+    prediction = sum(hists[1:], start=hists[0])  # the total MC, with its variances
+    total, stat = prediction.values(), np.sqrt(prediction.variances())
     band = {"hatch": "////", "facecolor": "none", "edgecolor": "grey", "linewidth": 0}
     main.stairs(total + stat, edges, baseline=total - stat, fill=True, label="MC stat. unc.",
                 **band)  # fmt: skip
@@ -77,7 +77,6 @@ def plot_stack(
         n = data.values()
         mplhep.histplot(n, edges, w2=n, w2method="poisson", histtype="errorbar", color="black",
                         ax=main, label=data_label)  # fmt: skip
-        prediction = sum(hists[1:], start=hists[0])
         r, r_down, r_up = get_comparison(data, prediction, "split_ratio", h1_w2method="poisson")
         centers = data.axes[0].centers
         filled = total > 0
@@ -108,11 +107,7 @@ def plot_stat_uncertainty(
     first = next(iter(hists.values()))
     edges = first.axes[0].edges
     for name, h in hists.items():
-        if h.axes != first.axes:
-            raise ValueError(
-                f"{name}: binning differs from that of the first histogram; "
-                "compare templates of one region"
-            )
+        check_binning(first, h, name)
     ax = ax if ax is not None else plt.subplots()[1]
     for name, h in hists.items():
         s = get_sample(name)
@@ -120,7 +115,7 @@ def plot_stat_uncertainty(
     if combined:
         ax.stairs(staterror_uncertainty(hists.values()), edges, color="black", linewidth=3,
                   label="all samples (staterror)")  # fmt: skip
-    ax.set_xlabel(next(iter(hists.values())).axes[0].label)
+    ax.set_xlabel(first.axes[0].label)
     ax.set_ylabel("Relative MC stat. uncertainty")
     ax.set_xlim(edges[0], edges[-1])
     ax.set_yscale("log")
@@ -190,8 +185,7 @@ def plot_ratios(
     ax.stairs(1 + rel, edges, baseline=1 - rel, fill=True, color="grey", alpha=0.3,
               label="MC stat. (nominal)")  # fmt: skip
     for (label, h), (color, ls) in zip(varied.items(), _RATIO_STYLES):
-        if h.axes != nominal.axes:
-            raise ValueError(f"{label}: binning differs from the nominal binning")
+        check_binning(nominal, h, label)
         ratio = _ratio(h, nominal)
         ax.stairs(ratio, edges, baseline=None, color=color, linestyle=ls, linewidth=3, label=label)
     ax.axhline(1.0, color="black", linewidth=1)
@@ -236,8 +230,7 @@ def plot_variation(
     hists = [h for h in (nominal, up, down) if h is not None]
     edges = nominal.axes[0].edges
     for h in hists[1:]:
-        if h.axes != nominal.axes:
-            raise ValueError(f"{label}: variation binning differs from the nominal binning")
+        check_binning(nominal, h, label)
     if normalize:
         for h, which in zip(hists, ("nominal", "up", "down"), strict=False):
             if not _values(h).sum() > 0:

@@ -132,10 +132,6 @@ def build_workspace(config: dict[str, Any]) -> dict[str, Any]:
     return cabinetry.workspace.build(config)
 
 
-def _total(values: list[float]) -> float:
-    return float(np.sum(values))
-
-
 def save_workspace(workspace: dict[str, Any], path: str | Path) -> Path:
     """Write the workspace as JSON, atomically (a failed write never replaces a good file).
 
@@ -176,8 +172,8 @@ def modifier_table(workspace: dict[str, Any]) -> pd.DataFrame:
                 if mod["type"] == "normsys":
                     row["up"], row["down"] = mod["data"]["hi"], mod["data"]["lo"]
                 elif mod["type"] == "histosys" and n_total > 0:
-                    row["up"] = _total(mod["data"]["hi_data"]) / n_total
-                    row["down"] = _total(mod["data"]["lo_data"]) / n_total
+                    row["up"] = float(np.sum(mod["data"]["hi_data"])) / n_total
+                    row["down"] = float(np.sum(mod["data"]["lo_data"])) / n_total
                 elif mod["type"] in ("staterror", "shapesys"):
                     with np.errstate(divide="ignore", invalid="ignore"):
                         rel = np.where(nominal > 0, np.asarray(mod["data"]) / nominal, 0.0)

@@ -113,9 +113,10 @@ def decisions(effects: pd.DataFrame, *, fraction: float = PRUNE_FRACTION) -> pd.
 def unpruned_config(config: dict) -> dict:
     """A copy of a cabinetry configuration with every templated systematic restored, unpruned.
 
-    Each systematic of :data:`statlesson.catalogue.TEMPLATE_SYSTEMATICS` becomes a ``NormPlusShape`` entry
-    on all of its samples, as before pruning (one-sided ones read their mirrored ``down``); the other entries (the
-    normalization-only uncertainties without templates) stay as they are. ``HistogramFolder`` gets
+    Each systematic of :data:`statlesson.catalogue.TEMPLATE_SYSTEMATICS` becomes a
+    ``NormPlusShape`` entry on all of its samples, as before pruning (one-sided ones read their
+    mirrored ``down``); the other entries (the normalization-only uncertainties without
+    templates) stay as they are. ``HistogramFolder`` gets
     the suffix ``_unpruned`` so that the two models keep their templates apart.
     """
     out = copy.deepcopy(config)

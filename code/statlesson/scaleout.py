@@ -98,7 +98,7 @@ def lazy_events(
 
 def template_names(sample: str) -> list[str]:
     """Names of the templates filled from ``sample``'s file, in the order of its ``template`` axis."""
-    target = get_sample(sample).alternative_of or sample  # alternative samples fill variations
+    target = get_sample(sample).fills  # an alternative sample fills variations of another
     return [
         histograms.histogram_name(region, target, name, direction)
         for name, direction in histograms.computed_variations(sample)

@@ -24,11 +24,12 @@ import numpy as np
 from scipy.special import ndtri
 
 from . import corrections
-from .catalogue import Systematic, get_systematic
+from .catalogue import SYSTEMATICS, Systematic, get_systematic
 from .ntuple import BTAG_MEDIUM
 from .selection import require_branches, select_jets
 
 __all__ = [
+    "FLAVOURS",
     "JET_KEY_BRANCHES",
     "JER_SEED",
     "btag_weight",
@@ -39,6 +40,9 @@ __all__ = [
     "weight_factor",
     "weight_ratio",
 ]
+
+#: Hadron flavours of the jets (b, c, light), as in the ``jet_flavour`` branch.
+FLAVOURS: tuple[int, ...] = (5, 4, 0)
 
 #: Seed of the stochastic part of the JER smearing (jets without a generator match), so that the
 #: histograms are the same in every run.
@@ -56,15 +60,9 @@ def _weight_systematic(systematic: str) -> Systematic:
     if syst.branches is None:
         raise KeyError(
             f"'{systematic}' is not a weight from the ntuple; weight-branch systematics: "
-            + ", ".join(_weight_branch_systematics())
+            + ", ".join(n for n, s in SYSTEMATICS.items() if s.branches is not None)
         )
     return syst
-
-
-def _weight_branch_systematics() -> list[str]:
-    from .catalogue import SYSTEMATICS
-
-    return [n for n, s in SYSTEMATICS.items() if s.branches is not None]
 
 
 def weight_ratio(events: ak.Array, systematic: str, direction: str) -> np.ndarray:
@@ -179,7 +177,7 @@ def btag_weight(
     if "jet_flavour" not in events.fields:
         raise KeyError("b-tag weights need the branch 'jet_flavour' (simulation only)")
     require_branches(events, ("jet_pt", "jet_eta", "jet_btag"), "the b-tag weight")
-    unknown = set(flavours) - {5, 4, 0}
+    unknown = set(flavours) - set(FLAVOURS)
     if unknown:
         raise ValueError(f"unknown jet flavour(s) {sorted(unknown)}; valid: 5 (b), 4 (c), 0 (light)")
     pt = events.jet_pt if jet_pt is None else jet_pt
@@ -189,7 +187,7 @@ def btag_weight(
     variation = "up" if sign > 0 else "down"
     # the scale factors depend on the flavour only: look them up once per flavour
     factor = {f: float(corrections.btag_scale_factor(f, variation if f in flavours else "nominal"))
-              for f in (5, 4, 0)}  # fmt: skip
+              for f in FLAVOURS}  # fmt: skip
     sf = np.select([flavour == 5, flavour == 4], [factor[5], factor[4]], factor[0])
     eff = corrections.btag_efficiency(flat_pt, flavour)
     tagged = ak.to_numpy(ak.flatten(events.jet_btag)) > BTAG_MEDIUM
