@@ -1,38 +1,74 @@
 # Systematics and Statistics lesson
 #   make book   create .venv, install everything, build the site into _build/html
-#   make test   same install, then unit tests + nbval over every notebook (in parallel), then the
-#               strict book build + the built site checked in headless Chromium (tests/test_site.py)
+#   make test   same install, then unit tests + every notebook executed once (in parallel), then
+#               the strict book build + the built site checked in headless Chromium (tests/test_site.py)
+#   make lock   rewrite requirements.lock from pyproject.toml (what everything above installs)
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# The newest Python 3.11 or later on the PATH (python3.13, python3.12, python3.11, then python3);
+# `make PYTHON=/path/to/python3.X ...` chooses another.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 \
+	&& { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going
+# uv installs the lock (much faster than pip) and writes it (`make lock`).
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv --quiet
+LOCK := requirements.lock
 
-.PHONY: all install book test site-check browser data bench serve mathjax clean
+.PHONY: all install which-python lock book test test-timing site-check browser data bench serve mathjax clean
 
 all: book
 
 $(BIN)/python:
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
+	@test -n "$(PYTHON)" || { echo "error: no Python 3.11 or newer found (tried python3.13, \
+	python3.12, python3.11, python3). Install one (Debian/Ubuntu: sudo apt install python3-venv) \
+	or run 'make PYTHON=/path/to/python3.X ...'"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall when the dependency declaration changes.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[book,test]"
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+# Exactly the locked set (uv pip sync also removes anything else), then the helper package itself.
+# Reinstalls when the lock or the declaration changes.
+$(STAMP): $(LOCK) pyproject.toml | $(BIN)/uv
+	$(UV) pip sync --python $(BIN)/python $(LOCK)
+	$(UV) pip install --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
 install: $(STAMP)
 
-book: install
+# The interpreter a new .venv would be made with.
+which-python:
+	@echo $(PYTHON)
+
+# Write requirements.lock from pyproject.toml: every package of the tree pinned, one resolution
+# for Python 3.11-3.13 on every platform (markers where they differ). Versions already in the lock
+# are kept where the declaration allows; `make lock UPGRADE=1` moves everything to the newest.
+lock: | $(BIN)/uv
+	$(UV) pip compile pyproject.toml --all-extras --universal --python-version 3.11 \
+	  $(if $(UPGRADE),--upgrade) --output-file $(LOCK)
+	@echo "Wrote $(LOCK); run 'make test' before committing it."
+
+# The book renders cached notebook outputs (see _config.yml). Cached outputs are dropped when what
+# the notebooks read besides their own code changes: the helper package, the data, the lock.
+CACHE := _build/.jupyter_cache
+NB_INPUTS := $(wildcard code/statlesson/*.py data/* episodes/*.yml) $(LOCK)
+$(CACHE)/.inputs: $(NB_INPUTS)
+	rm -rf $(CACHE)
+	mkdir -p $(CACHE) && touch $@
+
+book: install $(CACHE)/.inputs
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "Site built: _build/html/index.html"
 
-# Two steps. First the unit tests and nbval over every notebook, on both cores with pytest-xdist
-# (--dist loadfile: each test file or notebook runs whole on one worker, in no fixed order, which
-# also shows that the notebooks do not depend on each other). Then, in order, the strict book build
-# and the browser check of the built site (the tests marked `book`).
+# Two steps. First the unit tests and every notebook, each executed once (tests/test_notebooks.py),
+# on both cores with pytest-xdist (--dist loadfile: a test file runs whole on one worker, except that
+# each notebook is its own unit; they run in no fixed order, which also shows that they do not
+# depend on each other). Then, in order, the strict book build from the notebooks just executed and
+# the browser check of the built site (the tests marked `book`).
 test: install browser
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadfile -m "not book"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m book
@@ -68,6 +104,16 @@ data: install
 BENCH_ARGS ?=
 bench: install
 	$(BIN)/python tests/bench.py $(BENCH_ARGS)
+
+# `make test` on a fresh clone of the committed state (new .venv, install included), timed against
+# its budget: 6 minutes on 2 cores.
+TEST_BUDGET_S := 360
+test-timing:
+	@tmp=$$(mktemp -d) && git clone -q . $$tmp/lesson && cd $$tmp/lesson && start=$$(date +%s) && \
+	{ $(MAKE) --no-print-directory test > $$tmp/log 2>&1; status=$$?; } ; \
+	took=$$(( $$(date +%s) - start )); grep -E "passed|failed|error" $$tmp/log | tail -n 4; \
+	echo "fresh-clone make test: $$took s (budget $(TEST_BUDGET_S) s), exit status $$status"; \
+	rm -rf $$tmp; exit $$status
 
 serve: book
 	$(BIN)/python -m http.server --directory _build/html 8000 --bind 127.0.0.1

@@ -13,6 +13,10 @@ Sections (the registry ``SECTIONS`` below, run in this order):
     (``statlesson.scaleout``): with the single-threaded scheduler and on a ``LocalCluster`` of two
     worker processes (start-up not counted), best of ``--repeat``; the ratio to the single process,
     the equality of all templates, and that no worker process is left after closing.
+``toys``
+    The toy study of ``tests/test_fitting.py`` on the lesson's workspace: 200 pseudo-experiments
+    drawn at the injected truth and fitted (``statlesson.toys.pull_study``); toys per second.
+    Budget: 200 toys within 30 s.
 ``notebooks``
     Execute every notebook of ``_toc.yml`` from a cold kernel, one at a time (``tests/bench_notebooks.py``):
     per-notebook wall time, the slowest cells, total book time and peak kernel RSS. Budgets: no
@@ -159,6 +163,39 @@ def run_dask(args: argparse.Namespace) -> dict[str, Any]:
     }  # fmt: skip
 
 
+TOYS, TOYS_BUDGET_S = 200, 30.0
+
+
+def run_toys(args: argparse.Namespace) -> dict[str, Any]:
+    """Sample and fit 200 toys of the lesson's model, as the toy-study test does."""
+    import json
+    import logging
+    import tempfile
+
+    import cabinetry
+    import numpy as np
+
+    from statlesson import modelspec, ntuple, toys
+
+    modelspec.route_logging_to_stdout(logging.ERROR)
+    with tempfile.TemporaryDirectory() as folder:
+        histograms.build_histograms(folder)
+        workspace = modelspec.build_workspace(modelspec.load_config(modelspec.config_file(), folder))
+    pdf, _ = cabinetry.model_utils.model_and_data(workspace)
+    pars = np.asarray(pdf.config.suggested_init())
+    pars[pdf.config.poi_index] = json.loads((ntuple.data_dir() / "truth.json").read_text())["mu_ttbar"]
+    start = time.perf_counter()
+    study = toys.pull_study(pdf, pars, n_toys=TOYS, seed=20151103, sigma=1.0)
+    took = time.perf_counter() - start
+    print(f"{TOYS} toys sampled and fitted in {took:.1f} s: {TOYS / took:.1f} toys per s "
+          f"({'within' if took <= TOYS_BUDGET_S else 'OVER'} the budget of {TOYS_BUDGET_S:.0f} s)")
+    return {"toys": TOYS, "seconds": took, "toys_per_s": TOYS / took, "budget_s": TOYS_BUDGET_S,
+            "finite": bool(np.isfinite(study.poi).all()),
+            "over_budget": [] if took <= TOYS_BUDGET_S else
+            [f"{TOYS} toys took {took:.1f} s, over {TOYS_BUDGET_S:.0f} s"],
+            "errors": [] if np.isfinite(study.poi).all() else ["a toy fit gave no finite POI"]}
+
+
 # --------------------------------------------------------------------------------------------------
 # Registry of sections. A section adds its options to the shared parser and runs with the parsed
 # arguments; it prints its own report and returns its numbers as a JSON-serializable dict, with
@@ -180,6 +217,7 @@ SECTIONS: list[Section] = [
             run_histograms, add_histogram_arguments),
     Section("dask", "the same templates by one process and by Dask (episode 6)",
             run_dask, add_dask_arguments),
+    Section("toys", "200 pseudo-experiments of the lesson's model, sampled and fitted", run_toys),
     Section("notebooks", "every notebook of the book from a cold kernel",
             bench_notebooks.run, bench_notebooks.add_arguments),
 ]

@@ -1,4 +1,8 @@
-"""Shared fixtures. The strict book build re-executes every notebook, so it runs last."""
+"""Shared fixtures, and the order and grouping of the tests on the two workers.
+
+The strict book build renders the notebooks that ``test_notebooks.py`` executed, so it runs last
+(and apart: ``make test`` runs the tests marked ``book`` in a second step).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,39 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# The notebooks from the slowest down, so that the two workers finish at about the same time.
+NOTEBOOK_ORDER = ("05-", "03-", "06-", "02-", "04-", "01-", "setup")
+
+
+def _rank(item) -> tuple:
+    if item.get_closest_marker("book") is not None:
+        return (3, 0)  # last
+    if item.nodeid.startswith("tests/test_notebooks.py") and "[" in item.nodeid:
+        name = item.nodeid.split("[", 1)[1]
+        return (0, next(k for k, p in enumerate(NOTEBOOK_ORDER) if p in name))
+    return (1 if item.get_closest_marker("slow") is not None else 2, 0)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Run the book build after the unit tests and the notebook checks."""
-    items.sort(key=lambda item: item.get_closest_marker("book") is not None)
+    """Notebooks first (slowest first), then the slow tests, then the rest; the book build last."""
+    items.sort(key=_rank)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """With ``--dist loadfile``, a test file runs whole on one worker (its module fixtures, such as
+    the lesson's fit, are made once), except ``test_notebooks.py``: each notebook is its own unit,
+    so the notebooks run in parallel."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class NotebooksApart(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith("tests/test_notebooks.py::test_notebook_runs"):
+                return nodeid
+            return super()._split_scope(nodeid)
+
+    return NotebooksApart(config, log)
 
 
 def pytest_configure(config):

@@ -1,15 +1,16 @@
 import dataclasses
 import importlib
 import json
-import math
+import re
 
 import awkward as ak
 import numpy as np
 import pytest
+import uproot
 import yaml
 
-from statlesson import catalogue, ntuple, toydata
-from statlesson.catalogue import SAMPLES, get_sample
+from statlesson import catalogue, ntuple, selection, toydata
+from statlesson.catalogue import SAMPLES, get_sample, sample_names
 from statlesson.ntuple import data_path
 
 
@@ -28,13 +29,14 @@ def test_missing_file_names_file_and_make_data(tmp_path):
     assert "make data" in message
 
 
-def test_lumi_weight_normalises_generated_events_to_cross_section():
-    # Summed over all generated events (before any selection) the weights give σ · ε · L events.
-    for sample in SAMPLES.values():
-        if sample.is_data:
-            continue
-        total = sample.lumi_weight(1000.0) * sample.n_generated
-        assert math.isclose(total, sample.xsec_pb * sample.filter_eff * 1000.0, rel_tol=1e-12)
+@pytest.mark.parametrize("name", sample_names(include_data=False))
+def test_lumi_weight_times_the_generated_weights_is_sigma_times_lumi(name):
+    # Summed over every generated event of the file (its runs tree, before the skim), the weights
+    # times the lumi weight give σ · ε · L events: the catalogue's N_generated is the file's.
+    sample = get_sample(name)
+    sum_of_weights = selection.read_generator_sums(name)["sumw_weight"]
+    expected_events = sample.xsec_pb * sample.filter_eff * 1000.0
+    assert sample.lumi_weight(1000.0) * sum_of_weights == pytest.approx(expected_events, rel=1e-9)
 
 
 def test_lumi_weight_rejects_data_and_bad_luminosity():
@@ -44,13 +46,60 @@ def test_lumi_weight_rejects_data_and_bad_luminosity():
         get_sample("ttbar").lumi_weight(0.0)
 
 
-def test_lepton_jets_branching_fraction():
-    # 2 × BR(W → eν, μν) × BR(W → hadrons) with PDG values; a typo here would bias every yield.
-    assert catalogue.BR_LEPTON_JETS == pytest.approx(0.2928, abs=5e-4)
+def _card_luminosity(card: str, what: str) -> float:
+    found = re.search(rf"{what} ([\d.]+) pb⁻¹", card)
+    assert found, f"data/README.md does not state '{what} ... pb⁻¹'"
+    return float(found.group(1))
 
 
-def test_data_luminosity_is_documented_fraction_of_2015():
-    assert catalogue.LUMI_DATA_PB == pytest.approx(catalogue.LUMI_2015_PB * catalogue.LUMI_FRACTION)
+def test_pseudodata_file_holds_the_data_luminosity_the_card_documents(root):
+    """The lumi-weighted simulation (× μ for tt̄) predicts the number of events in data.root: the
+    luminosity this measures, with the Poisson error of the data and the MC statistics (Σw²), is
+    LUMI_DATA_PB, which the data card states, as it states the full 2015 luminosity."""
+    expected = mc_variance = 0.0
+    for name in toydata.TRUTH["processes"]:
+        events = selection.read_events(name, ["weight", "weight_lepsf"])
+        weights = ak.to_numpy(events.weight * events.weight_lepsf) * get_sample(name).lumi_weight()
+        weights *= toydata.TRUTH["mu_ttbar"] if name == catalogue.SIGNAL else 1.0
+        expected += weights.sum()
+        mc_variance += np.sum(weights**2)
+    with uproot.open(data_path("data")) as f:
+        observed = f[ntuple.TREE_NAME].num_entries
+    measured_lumi = catalogue.LUMI_DATA_PB * observed / expected
+    error = catalogue.LUMI_DATA_PB * np.sqrt(expected + mc_variance) / expected  # about 0.5 %
+    assert abs(measured_lumi - catalogue.LUMI_DATA_PB) < 3 * error, (measured_lumi, error)
+    card = (root / "data" / "README.md").read_text()
+    assert _card_luminosity(card, "L =") == round(catalogue.LUMI_DATA_PB, 1)
+    assert _card_luminosity(card, "correspond to") == catalogue.LUMI_2015_PB
+
+
+#: Rows of the data card's normalisation table, by the samples they describe.
+CARD_ROWS = {"tt̄ (all three)": ("ttbar", "ttbar_generator", "ttbar_hadronizer"),
+             "single top (tW)": ("single_top",), "W+jets": ("wjets",)}  # fmt: skip
+
+
+def test_normalisation_in_the_data_card_is_the_catalogue_s(root):
+    card = (root / "data" / "README.md").read_text()
+    for label, names in CARD_ROWS.items():
+        row = re.search(rf"^\| {re.escape(label)} \| ([\d.]+) \| ([\d.]+) \| ([\d, /]+) \|",
+                        card, flags=re.M)  # fmt: skip
+        assert row, f"no normalisation row for {label} in data/README.md"
+        counts = [int(n.replace(",", "")) for n in row.group(3).split("/")]
+        for name, n_generated in zip(names, counts, strict=True):
+            sample = get_sample(name)
+            assert float(row.group(1)) == pytest.approx(sample.xsec_pb, abs=0.01), name
+            assert float(row.group(2)) == pytest.approx(sample.filter_eff, abs=5e-5), name
+            assert n_generated == sample.n_generated, name
+
+
+def test_ttbar_events_have_the_leptons_the_branching_fraction_counts():
+    """ε_filter of tt̄ is the ℓ+jets branching fraction with direct W → eν, μν decays only: the
+    generated events hold one electron or muon (no τ), electrons and muons equally often."""
+    assert get_sample("ttbar").filter_eff == catalogue.BR_LEPTON_JETS
+    flavour = ak.to_numpy(selection.read_events("ttbar", ["lep_flavour"]).lep_flavour)
+    assert set(np.unique(flavour)) == {11, 13}
+    binomial_error = np.sqrt(0.25 / len(flavour))
+    assert abs(np.mean(flavour == 11) - 0.5) < 3 * binomial_error
 
 
 def test_truth_file_matches_generator_truth(root):
@@ -65,9 +114,8 @@ def test_truth_file_matches_generator_truth(root):
 def test_every_systematic_has_one_group_and_the_groups_cover_the_fit(lesson_workspace):
     members = {name for names in catalogue.GROUPS.values() for name in names}
     # every nuisance parameter of the lesson's workspace belongs to a group
-    modifiers = {
-        m["name"] for c in lesson_workspace["channels"] for s in c["samples"] for m in s["modifiers"]
-    }
+    samples = [s for channel in lesson_workspace["channels"] for s in channel["samples"]]
+    modifiers = {m["name"] for s in samples for m in s["modifiers"]}
     for name in modifiers - {"mu_ttbar"}:
         base = "staterror" if name.startswith("staterror_") else name
         assert base in members, name

@@ -9,13 +9,15 @@ from __future__ import annotations
 import re
 
 import awkward as ak
+import cabinetry
 import hist
 import numpy as np
+import pyhf
 import pytest
 import uproot
 from scipy import stats
 
-from statlesson import catalogue, diagnostics, histograms, selection, toydata
+from statlesson import catalogue, diagnostics, histograms, modelspec, selection, toydata
 from statlesson.catalogue import LUMI_DATA_PB, TEMPLATE_SYSTEMATICS, get_sample
 from statlesson.diagnostics import shape_chi2
 from statlesson.histograms import Templates, histogram_name, symmetrize
@@ -43,17 +45,38 @@ def single_top_events():
 # --- names and the systematics table -----------------------------------------------------------
 
 
-def test_histogram_names_follow_the_cabinetry_pattern():
-    assert histograms.INPUT_PATH == "{RegionPath}_{SamplePath}{VariationPath}"
+def test_histogram_names_are_region_sample_systematic_direction():
     assert histogram_name("4j2b", "ttbar") == "4j2b_ttbar"
     assert histogram_name("4j1b", "data") == "4j1b_data"
     assert histogram_name("4j2b", "ttbar", "jes", "up") == "4j2b_ttbar_jes_up"
     assert histogram_name("4j1b", "wjets", "scale_muR", "down") == "4j1b_wjets_scale_muR_down"
-    # the pattern with RegionPath = region, SamplePath = sample, VariationPath from the systematic
-    path = histograms.INPUT_PATH.format(
-        RegionPath="4j2b", SamplePath="ttbar", VariationPath=TEMPLATE_SYSTEMATICS["jes"].variation_path("up")
-    )
-    assert path == "4j2b_ttbar_jes_up"
+
+
+def test_lesson_config_input_path_resolves_to_the_written_templates(templates, tmp_path):
+    """cabinetry, given the lesson's own configuration, reads from the histograms file exactly
+    the template of each region, sample and variation (not just some histogram of that name)."""
+    histograms.write_histograms(templates, tmp_path / histograms.HISTOGRAM_FILE)
+    config = modelspec.load_config(modelspec.config_file(), tmp_path)
+    cabinetry.templates.collect(config)  # resolves InputPath; raises if a histogram is missing
+    folder = config["General"]["HistogramFolder"]
+    shape_systematics = [s for s in config["Systematics"] if "VariationPath" in s["Up"]]
+    assert shape_systematics  # the check below covers variations, not only nominal templates
+    for region in config["Regions"]:
+        for sample in config["Samples"]:
+            name = sample["SamplePath"]
+            read = cabinetry.histo.Histogram.from_config(folder, region, sample, {}, modified=False)
+            expected = templates.nominal(region["Name"], name)
+            np.testing.assert_allclose(read.yields, expected.values())
+            for syst in shape_systematics:
+                if sample["Name"] not in np.atleast_1d(syst["Samples"]):
+                    continue
+                for template, direction in (("Up", "up"), ("Down", "down")):
+                    read = cabinetry.histo.Histogram.from_config(
+                        folder, region, sample, syst, template=template, modified=False
+                    )
+                    expected = templates.variation(region["Name"], name, syst["Name"], direction)
+                    np.testing.assert_allclose(read.yields, expected.values())
+                    np.testing.assert_allclose(read.stdev, np.sqrt(expected.variances()))
 
 
 def test_expected_names_count_and_uniqueness():
@@ -74,8 +97,10 @@ def test_one_sided_systematics_are_exactly_jer_and_the_alternative_samples():
     assert TEMPLATE_SYSTEMATICS["generator"].alternative_sample == "ttbar_generator"
     assert TEMPLATE_SYSTEMATICS["hadronizer"].samples == ("ttbar",)
     # parton-shower weights exist only in the tt̄ files
-    assert TEMPLATE_SYSTEMATICS["ps_isr"].samples == TEMPLATE_SYSTEMATICS["ps_fsr"].samples == ("ttbar",)
-    assert {s.mechanism for s in TEMPLATE_SYSTEMATICS.values()} == {"weight", "shift", "alternative"}
+    for name in ("ps_isr", "ps_fsr"):
+        assert TEMPLATE_SYSTEMATICS[name].samples == ("ttbar",)
+    mechanisms = {s.mechanism for s in TEMPLATE_SYSTEMATICS.values()}
+    assert mechanisms == {"weight", "shift", "alternative"}
     assert TEMPLATE_SYSTEMATICS["jes"].variation_path("down") == "_jes_down"
     with pytest.raises(ValueError, match="'up' or 'down'"):
         TEMPLATE_SYSTEMATICS["jes"].variation_path("sideways")
@@ -270,7 +295,6 @@ def test_written_file_contains_exactly_the_expected_histograms(templates, tmp_pa
 
 
 def test_cabinetry_finds_every_template_it_needs(templates, tmp_path):
-    cabinetry = pytest.importorskip("cabinetry")
     path = histograms.write_histograms(templates, tmp_path / "histograms.root")
     systematics = [
         {"Name": s.name, "Type": "NormPlusShape", "Samples": list(s.samples),
@@ -296,7 +320,7 @@ def test_cabinetry_finds_every_template_it_needs(templates, tmp_path):
 def test_failed_write_keeps_the_previous_file(tmp_path):
     path = histograms.write_histograms({"a": make_hist([1.0, 2.0, 3.0])}, tmp_path / "h.root")
     before = path.read_bytes()
-    with pytest.raises(Exception):  # noqa: B017 - uproot refuses to write a non-histogram
+    with pytest.raises(TypeError, match="cannot be written to a ROOT file"):  # not a histogram
         histograms.write_histograms({"a": make_hist([4.0, 5.0, 6.0]), "b": object()}, path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["h.root"]
@@ -350,7 +374,6 @@ def test_mc_stat_helpers_by_hand():
 
 
 def test_staterror_uncertainty_matches_pyhf():
-    pyhf = pytest.importorskip("pyhf")
     a = make_hist([100.0, 50.0, 0.0], [100.0, 400.0, 0.0])
     b = make_hist([300.0, 0.0, 0.0], [900.0, 0.0, 0.0])
     expected = [np.sqrt(1000.0) / 400.0, 20.0 / 50.0, 0.0]  # √Σvar / Σn; empty bin: 0

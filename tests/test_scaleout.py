@@ -27,7 +27,7 @@ def _assert_same(templates, reference):
         assert templates[name].axes[0] == h.axes[0]
 
 
-@pytest.mark.parametrize("split", [{"steps_per_file": 1}, {"steps_per_file": 3}, {"step_size": 7000}])
+@pytest.mark.parametrize("split", [{"steps_per_file": 1}, {"steps_per_file": 3}, {"step_size": 25000}])
 def test_dask_templates_equal_single_process_for_any_chunking(reference, split):
     lazy = scaleout.lazy_templates(**split)
     _assert_same(scaleout.compute_templates(lazy, scheduler="sync"), reference)

@@ -5,18 +5,19 @@ from __future__ import annotations
 import itertools
 
 import awkward as ak
+import hist
 import numpy as np
 import pytest
 import uproot
 
-from statlesson import selection
+from statlesson import histograms, selection
 from statlesson.selection import get_region, observable, read_events, region_masks
 
 B, L = 0.95, 0.05  # b-tag scores: tagged, untagged
 
 
 def make_events(event_list):
-    """Build an events array from [{'jets': [(pt, eta, phi, mass, btag), ...], 'lep': (pt, eta)}]."""
+    """An events array from [{'jets': [(pt, eta, phi, mass, btag), ...], 'lep': (pt, eta)}]."""
     cols = {k: [] for k in ["jet_pt", "jet_eta", "jet_phi", "jet_mass", "jet_btag"]}
     lep_pt, lep_eta = [], []
     for ev in event_list:
@@ -34,21 +35,25 @@ def jets(*specs):
     return [(pt, eta, phi, 10.0, btag) for pt, eta, phi, btag in specs]
 
 
+def event(*specs, lep=(40, 0)):
+    """One event: jets given as (pt, eta, phi, btag), jet mass 10 GeV; lepton (pt, eta)."""
+    return {"jets": jets(*specs), "lep": lep}
+
+
 def test_regions_follow_jet_and_btag_counts():
     events = make_events(
         [
-            {"jets": jets((50, 0, 0, B), (45, 0, 1, L), (40, 0, 2, L), (35, 0, 3, L)), "lep": (40, 0)},
-            {"jets": jets((50, 0, 0, B), (45, 0, 1, B), (40, 0, 2, L), (35, 0, 3, L)), "lep": (40, 0)},
+            event((50, 0, 0, B), (45, 0, 1, L), (40, 0, 2, L), (35, 0, 3, L)),
+            event((50, 0, 0, B), (45, 0, 1, B), (40, 0, 2, L), (35, 0, 3, L)),
             # only three jets above 30 GeV
-            {"jets": jets((50, 0, 0, B), (45, 0, 1, B), (40, 0, 2, L), (29, 0, 3, L)), "lep": (40, 0)},
+            event((50, 0, 0, B), (45, 0, 1, B), (40, 0, 2, L), (29, 0, 3, L)),
             # fourth jet outside the tracker acceptance
-            {"jets": jets((50, 0, 0, B), (45, 0, 1, L), (40, 0, 2, L), (35, 2.5, 3, L)), "lep": (40, 0)},
+            event((50, 0, 0, B), (45, 0, 1, L), (40, 0, 2, L), (35, 2.5, 3, L)),
             # lepton too soft, then lepton too forward
-            {"jets": jets((50, 0, 0, B), (45, 0, 1, L), (40, 0, 2, L), (35, 0, 3, L)), "lep": (29, 0)},
-            {"jets": jets((50, 0, 0, B), (45, 0, 1, L), (40, 0, 2, L), (35, 0, 3, L)), "lep": (40, 2.2)},
+            event((50, 0, 0, B), (45, 0, 1, L), (40, 0, 2, L), (35, 0, 3, L), lep=(29, 0)),
+            event((50, 0, 0, B), (45, 0, 1, L), (40, 0, 2, L), (35, 0, 3, L), lep=(40, 2.2)),
             # a b-tagged jet below threshold does not count
-            {"jets": jets((50, 0, 0, B), (45, 0, 1, L), (40, 0, 2, L), (35, 0, 3, L), (25, 0, 4, B)),
-             "lep": (40, 0)},
+            event((50, 0, 0, B), (45, 0, 1, L), (40, 0, 2, L), (35, 0, 3, L), (25, 0, 4, B)),
         ]
     )  # fmt: skip
     masks = region_masks(events)
@@ -121,10 +126,44 @@ def test_unknown_region_lists_valid_regions():
         observable(events, "4j3b")
 
 
-def test_region_binning_in_gev():
-    for region in selection.REGIONS.values():
-        assert region.edges[0] == region.low and region.edges[-1] == region.high
-        assert len(region.edges) == region.bins + 1
+def test_events_fill_the_bin_of_their_observable_in_gev():
+    """An event fills the template bin that holds its H_T or m_bjj in GeV: four jets just above
+    the 30 GeV threshold and a top-like trijet are visible, a 700 GeV H_T is overflow."""
+    events = make_events(
+        [
+            event((31, 0, 0, B), (30.5, 0, 1, L), (30.25, 0, 2, L), (30.25, 0, 3, L)),  # H_T = 122
+            event((60, 0, 0, B), (45, 0, 1, L), (34, 0, 2, L), (31, 0, 3, L)),  # H_T = 170
+            event((250, 0, 0, B), (200, 0, 1, L), (150, 0, 2, L), (100, 0, 3, L)),  # H_T = 700
+            event((80, 0.3, 0, B), (60, -0.2, 2.3, B), (50, 0.8, -2.1, L), (35, 1.5, 1, L)),
+        ]
+    )  # fmt: skip
+    filled = histograms.fill_sample("data", events)  # unit weights: the histograms count events
+    ht_values, overflow = [122.0, 170.0], 1
+    top_like = _brute_force_mbjj(events[3])
+    assert 150 < top_like < 200
+    for region, values in [("4j1b", ht_values), ("4j2b", [top_like])]:
+        h = filled.nominal(region, "data")
+        expected = np.zeros(h.axes[0].size)
+        for value in values:
+            index = h.axes[0].index(value)
+            assert 0 <= index < h.axes[0].size, (region, value)  # a visible bin
+            low, high = h.axes[0][index]
+            assert low <= value < high
+            expected[index] += 1
+        np.testing.assert_array_equal(h.values(), expected)
+        assert h[hist.underflow].value == 0
+    assert filled.nominal("4j1b", "data")[hist.overflow].value == overflow
+
+
+def test_template_range_keeps_every_selected_event_and_shows_the_top_peak():
+    """No pseudo-data event of 4j1b falls below the first H_T bin (four jets above 30 GeV make
+    at least 120 GeV), and the m_bjj template of 4j2b peaks in the bin of the top mass."""
+    filled = histograms.fill_sample("data")
+    ht = filled.nominal("4j1b", "data")
+    assert ht[hist.underflow].value == 0
+    mbjj = filled.nominal("4j2b", "data")
+    low, high = mbjj.axes[0][int(np.argmax(mbjj.values()))]
+    assert low <= 172.5 < high
 
 
 def test_missing_branch_is_named(tmp_path):

@@ -4,7 +4,15 @@ from statlesson import setupcheck
 from statlesson.catalogue import SAMPLES
 
 
-def test_versions_reports_every_package():
+def test_the_stack_is_what_pyproject_declares(root):
+    """The setup page lists exactly the declared dependencies (no second list to keep up)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    declared = [Requirement(r).name for r in project["dependencies"]]
+    assert list(setupcheck.STACK) == [*declared, "statlesson"]
     found = setupcheck.versions()
     assert set(found) == set(setupcheck.STACK)
 

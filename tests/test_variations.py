@@ -5,11 +5,25 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 import pytest
+from scipy import stats
 
-from statlesson import catalogue, selection, toydata, toydetector, toyevents, variations
+from statlesson import (
+    catalogue, corrections, selection, toydata, toydetector, toyevents, variations,
+)  # fmt: skip
 from statlesson.catalogue import SAMPLES
+from statlesson.ntuple import BTAG_MEDIUM
 from statlesson.corrections import jes_uncertainty
 from statlesson.variations import btag_weight, jer_smear, jes_shift, weight_ratio
+
+
+@pytest.fixture(scope="module")
+def detector_level():
+    """40 000 tt̄ events generated now and passed through the toy detector, before any skim or tag
+    requirement (so nothing biases the jet response or the tag rates)."""
+    rng = np.random.default_rng(7)
+    cfg = toyevents.CONFIGS["ttbar"]
+    partons = toyevents.generate_partons(rng, cfg, 40_000)
+    return partons, cfg, toydetector.detect(rng, partons, cfg)
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +57,8 @@ def test_jer_with_unit_scale_factor_changes_nothing(ttbar):
 
 
 def test_jer_keeps_jets_at_their_generator_pt():
-    events = ak.Array({"jet_pt": [[50.0, 80.0]], "jet_genpt": [[50.0, 70.0]], "jet_eta": [[0.0, 0.0]],
-                       "jet_phi": [[0.0, 1.0]]})
+    events = ak.Array({"jet_pt": [[50.0, 80.0]], "jet_genpt": [[50.0, 70.0]],
+                       "jet_eta": [[0.0, 0.0]], "jet_phi": [[0.0, 1.0]]})  # fmt: skip
     smeared = jer_smear(events, 1.2)
     assert smeared[0, 0] == 50.0  # pT = pT_gen stays put for any scale factor
     assert smeared[0, 1] == pytest.approx(70.0 + 1.2 * 10.0)  # the residual is stretched by s
@@ -53,10 +67,11 @@ def test_jer_keeps_jets_at_their_generator_pt():
 def test_jer_widens_response_by_scale_factor(ttbar):
     genpt = ttbar.jet_genpt
     matched = ak.flatten(genpt > 0)
-    response = ak.to_numpy(ak.flatten((ttbar.jet_pt - genpt) / ak.where(genpt > 0, genpt, 1))[matched])
+    safe_genpt = ak.where(genpt > 0, genpt, 1)
+    response = ak.to_numpy(ak.flatten((ttbar.jet_pt - genpt) / safe_genpt)[matched])
     s = (toydetector.JER_SF + toydetector.JER_SF_UNCERTAINTY) / toydetector.JER_SF
     smeared = jer_smear(ttbar, s)
-    wider = ak.to_numpy(ak.flatten((smeared - genpt) / ak.where(genpt > 0, genpt, 1))[matched])
+    wider = ak.to_numpy(ak.flatten((smeared - genpt) / safe_genpt)[matched])
     # core of the response (robust width: half the 16-84 % range) grows by about s
     def width(r):
         return np.diff(np.percentile(r, [16, 84]))[0] / 2
@@ -70,7 +85,8 @@ def test_jet_random_numbers_are_standard_normal_and_independent_of_chunking(ttba
     assert abs(flat.mean()) < 5 / np.sqrt(len(flat)) and flat.std() == pytest.approx(1, abs=0.01)
     # the same jets processed as two chunks get the same numbers
     half = len(ttbar) // 2
-    chunks = [variations.jet_random_normal(ttbar[sl], 42) for sl in (slice(None, half), slice(half, None))]
+    chunks = [variations.jet_random_normal(ttbar[sl], 42) for sl in (slice(None, half),
+                                                                     slice(half, None))]
     assert ak.all(ak.concatenate(chunks) == noise)
     # another seed gives other, uncorrelated numbers
     other = ak.to_numpy(ak.flatten(variations.jet_random_normal(ttbar, 43)))
@@ -114,13 +130,10 @@ def test_weight_ratio_errors(ttbar):
         weight_ratio(wjets, "ps_isr", "up")
 
 
-def test_btag_weights_preserve_the_untagged_total():
+def test_btag_weights_preserve_the_untagged_total(detector_level):
     # Before any b-tag requirement the fixed-working-point weights only move events between
     # tag multiplicities: their average is 1 when ε is the true efficiency.
-    rng = np.random.default_rng(7)
-    cfg = toyevents.CONFIGS["ttbar"]
-    partons = toyevents.generate_partons(rng, cfg, 40_000)
-    reco = toydetector.detect(rng, partons, cfg)
+    partons, cfg, reco = detector_level
     keep = np.ones(len(reco["lep_pt"]), bool)
     arrays = toydata._to_arrays(reco, toydetector.event_weights(partons, cfg, reco), keep)
     jets = arrays["jet"]
@@ -129,6 +142,40 @@ def test_btag_weights_preserve_the_untagged_total():
         for direction in ("up", "down"):
             w = btag_weight(events, flavours=flavours, direction=direction)
             assert w.mean() == pytest.approx(1.0, abs=0.005), (flavours, direction)
+
+
+# --- the calibration the variations start from describes the generated detector ----------------
+
+
+def test_simulated_jets_have_the_published_resolution(detector_level):
+    """Simulated jets are smeared to the resolution in data that corrections.json publishes, so the
+    JER variation applies only the ratio of scale factors. Without the smearing, or with the
+    simulation's own resolution (without the scale factor 1.12), the fractions below are far off."""
+    _, _, reco = detector_level
+    genpt, pt = reco["jet_genpt"], reco["jet_pt"]
+    matched = genpt > 50.0  # 4σ above the 20 GeV reconstruction threshold: no selection bias
+    pull = (pt[matched] / genpt[matched] - 1) / corrections.jet_resolution(genpt[matched])
+    for k in (1.0, 2.0):  # Gaussian fractions within ±1σ and ±2σ, with their binomial errors
+        p = stats.norm.cdf(k) - stats.norm.cdf(-k)
+        error = np.sqrt(p * (1 - p) / matched.sum())
+        assert abs(np.mean(abs(pull) < k) - p) < 3 * error, (k, np.mean(abs(pull) < k), p)
+
+
+def test_simulated_tag_rates_are_the_published_efficiencies(detector_level):
+    """Per flavour and jet pT, the fraction of tagged jets is corrections.json's btag_efficiency
+    (what btag_weight divides by): χ² of the tagged counts with binomial variances per jet."""
+    _, _, reco = detector_level
+    pt, flavour = reco["jet_pt"], reco["jet_flavour"]
+    tagged = reco["jet_btag"] > BTAG_MEDIUM
+    edges = [20.0, 30.0, 50.0, 70.0, 100.0, 150.0, np.inf]
+    chi2, ndf = 0.0, 0
+    for f in (5, 4, 0):
+        for low, high in zip(edges[:-1], edges[1:], strict=True):
+            jets = reco["jet_valid"] & (flavour == f) & (pt >= low) & (pt < high)
+            eff = corrections.btag_efficiency(pt[jets], flavour[jets])
+            chi2 += (tagged[jets].sum() - eff.sum()) ** 2 / np.sum(eff * (1 - eff))
+            ndf += 1
+    assert stats.chi2.sf(chi2, ndf) > 1e-3, (chi2, ndf)
 
 
 def test_btag_up_moves_ttbar_from_one_tag_to_two_tags(ttbar):

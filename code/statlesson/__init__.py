@@ -27,6 +27,7 @@ The statistical model and its interpretation
     modelspec    the cabinetry configuration and the pyhf workspace built from it
     validation   finding mistakes in the configuration and the workspace
     fitting      impacts, uncertainty groups and refits beside cabinetry's calls
+    toys         pseudo-experiments: sampling the model and fitting hundreds of toys at once
     limits       likelihood scans and CLs upper limits beside pyhf's calls
 
 Figures and set-up

@@ -5,17 +5,27 @@ from __future__ import annotations
 from importlib import metadata
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 from .fileio import open_root, root_contents
 from .catalogue import SAMPLES
 from .ntuple import TREE_NAME, data_path
 
 __all__ = ["STACK", "inventory", "versions"]
 
-#: Packages the lesson needs, in the order they are introduced.
-STACK: tuple[str, ...] = (
-    "numpy", "scipy", "matplotlib", "uproot", "awkward", "hist", "mplhep", "correctionlib",
-    "pyhf", "iminuit", "cabinetry", "statlesson",
-)  # fmt: skip
+
+def _declared() -> tuple[str, ...]:
+    """The packages ``pyproject.toml`` declares the lesson needs (as installed), then this one."""
+    names = []
+    for line in metadata.requires("statlesson") or []:
+        requirement = Requirement(line)
+        if requirement.marker is None:  # the optional extras carry an `extra == ...` marker
+            names.append(requirement.name)
+    return (*names, "statlesson")
+
+
+#: Packages the lesson needs: the dependencies declared in pyproject.toml, in its order.
+STACK: tuple[str, ...] = _declared()
 
 
 def versions(packages: tuple[str, ...] = STACK) -> dict[str, str]:

@@ -173,7 +173,9 @@ def _generate_with_sums(name: str, n_generated: int | None = None):
     return _to_arrays(reco, weights, keep), sums
 
 
-def generate_pseudodata(truth: dict | None = None) -> dict[str, ak.Array]:
+def generate_pseudodata(
+    truth: dict | None = None, *, seed: int | None = None
+) -> dict[str, ak.Array]:
     """Generate pseudo-data: every process with its expected number of events at the data luminosity.
 
     The number of produced events of each process is Poisson-distributed around
@@ -183,8 +185,10 @@ def generate_pseudodata(truth: dict | None = None) -> dict[str, ak.Array]:
 
     ``truth`` (default :data:`TRUTH`) needs the keys ``processes``, ``lumi_pb`` and ``mu_ttbar``;
     start a modified one from ``dict(TRUTH, mu_ttbar=...)``. A missing key or an unknown process
-    raises ``KeyError`` naming it.
+    raises ``KeyError`` naming it. ``seed`` (default: none, the bundled data set) draws another
+    pseudo-data set: every process gets a new random stream, independent of the default one.
     """
+    extra = () if seed is None else (_check_seed(seed),)
     truth = TRUTH if truth is None else truth
     missing = [k for k in ("processes", "lumi_pb", "mu_ttbar") if k not in truth]
     if missing:
@@ -201,7 +205,7 @@ def generate_pseudodata(truth: dict | None = None) -> dict[str, ak.Array]:
     parts = []
     for name in truth["processes"]:
         sample = get_sample(name)
-        rng = _rng(DATA_STREAMS[name])
+        rng = _rng(DATA_STREAMS[name], *extra)
         mean = sample.xsec_pb * sample.filter_eff * truth["lumi_pb"]
         if name == SIGNAL:
             mean *= truth["mu_ttbar"]
@@ -210,8 +214,14 @@ def generate_pseudodata(truth: dict | None = None) -> dict[str, ak.Array]:
         keep &= rng.uniform(size=n) < weights["weight_lepsf"]
         parts.append(_to_arrays(reco, None, keep))
     merged = {k: ak.concatenate([p[k] for p in parts]) for k in parts[0]}
-    order = _rng(_MIX_STREAM).permutation(len(merged["met_pt"]))  # mix the processes
+    order = _rng(_MIX_STREAM, *extra).permutation(len(merged["met_pt"]))  # mix the processes
     return {k: v[order] for k, v in merged.items()}
+
+
+def _check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
 
 
 def write_ntuple(
