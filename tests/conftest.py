@@ -67,10 +67,11 @@ def regenerated(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lesson_workspace(tmp_path_factory):
-    """The lesson's workspace, built as episode 5 builds it (per test module, so that modules
-    running on different workers do not share files)."""
+    """The lesson's workspace, built as episode 5 builds it: once per test worker (each worker is
+    its own session with its own temporary folder, so workers share no files). Tests must not
+    change it, nor the fit below: copy first."""
     import logging
 
     from statlesson import histograms, modelspec
@@ -81,7 +82,7 @@ def lesson_workspace(tmp_path_factory):
     return modelspec.build_workspace(modelspec.load_config(modelspec.config_file(), folder))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def likelihood(lesson_workspace):
     """The lesson's model and observed data (``cabinetry.model_utils.model_and_data``)."""
     import cabinetry
@@ -89,10 +90,13 @@ def likelihood(lesson_workspace):
     return cabinetry.model_utils.model_and_data(lesson_workspace)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fit_results(likelihood):
     """cabinetry's maximum-likelihood fit of the lesson's model to the pseudo-data."""
     import cabinetry
 
     pdf, data = likelihood
-    return cabinetry.fit.fit(pdf, data)
+    results = cabinetry.fit.fit(pdf, data)
+    for array in (results.bestfit, results.uncertainty, results.corr_mat):
+        array.setflags(write=False)  # shared by every test of the worker: read only
+    return results

@@ -61,6 +61,33 @@ def test_shared_toy_fits_find_the_minimum_pyhf_finds(likelihood, generating_poin
     assert converged.sum() >= 4
 
 
+def test_shared_toy_fits_hold_fixed_parameters_where_the_model_fixes_them():
+    spec = {
+        "channels": [{"name": "sr", "samples": [
+            {"name": "signal", "data": [10.0, 20.0],
+             "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
+            {"name": "background", "data": [50.0, 60.0],
+             "modifiers": [{"name": "bkg_norm", "type": "normsys",
+                            "data": {"hi": 1.2, "lo": 0.8}}]},
+        ]}],
+        "parameters": [{"name": "bkg_norm", "fixed": True, "inits": [0.5]}],
+    }  # fmt: skip
+    model = pyhf.Model(spec, poi_name="mu")
+    init = np.asarray(model.config.suggested_init())
+    sample = toys.sample_toys(model, init, 5, seed=3)
+    shared = toys.fit_toys(model, sample, init)
+    k = model.config.par_order.index("bkg_norm")
+    np.testing.assert_array_equal(shared[:, k], 0.5)
+    pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer(tolerance=1e-10))
+    try:
+        for toy, ours in zip(sample, shared):
+            fixed = model.config.suggested_fixed()
+            np.testing.assert_allclose(ours, pyhf.infer.mle.fit(toy, model, fixed_params=fixed),
+                                       atol=2e-5)  # fmt: skip
+    finally:
+        pyhf.set_backend("numpy", "scipy")
+
+
 @pytest.mark.slow
 def test_toy_study_pulls_have_unit_width_and_no_bias(likelihood, generating_point):
     """Sample 200 pseudo-experiments from the model at the injected truth and fit each one.

@@ -30,7 +30,9 @@ __all__ = ["PullStudy", "fit_toys", "pull_study", "sample_toys", "shared_newton_
 _STEP = 1e-5
 
 
-def sample_toys(model: pyhf.pdf.Model, pars: Sequence[float], n_toys: int, seed: int) -> np.ndarray:
+def sample_toys(
+    model: pyhf.pdf.Model, pars: Sequence[float], n_toys: int, seed: int
+) -> np.ndarray:
     """``n_toys`` pseudo-data sets (main and auxiliary data) drawn from ``model`` at ``pars``.
 
     Uses pyhf's own sampling. Its numpy backend draws from NumPy's global generator, so that
@@ -57,7 +59,9 @@ def _check_pars(model: pyhf.pdf.Model, pars: Sequence[float]) -> np.ndarray:
     return pars
 
 
-def _constraint_curvature(model: pyhf.pdf.Model, aux: np.ndarray, pars: np.ndarray) -> np.ndarray:
+def _constraint_curvature(
+    model: pyhf.pdf.Model, aux: np.ndarray, pars: np.ndarray
+) -> np.ndarray:
     """−∂² ln L_constraint / ∂θ² for every parameter (second differences; Gaussian constraints
     are quadratic, so this is exact for them)."""
     npars, h = model.config.npars, 1e-2
@@ -66,7 +70,8 @@ def _constraint_curvature(model: pyhf.pdf.Model, aux: np.ndarray, pars: np.ndarr
     points[1 + index, index] += h
     points[1 + npars + index, index] -= h
     batched = pyhf.Model(model.spec, batch_size=len(points), **_model_options(model))
-    logpdf = np.asarray(batched.constraint_model.logpdf(np.repeat(aux[None], len(points), 0), points))
+    aux_rows = np.repeat(aux[None], len(points), axis=0)
+    logpdf = np.asarray(batched.constraint_model.logpdf(aux_rows, points))
     return -(logpdf[1 : npars + 1] + logpdf[npars + 1 :] - 2 * logpdf[0]) / h**2
 
 
@@ -100,6 +105,11 @@ def _newton_step(
     gradient += (constraint[:, 1:] - constraint[:, :1]) / _STEP
     fisher = np.einsum("tpb,tqb,tb->tpq", jacobian, jacobian, 1.0 / expected)
     fisher += np.diag(curvature)
+    fixed = np.flatnonzero(model.config.suggested_fixed())  # these do not move
+    gradient[:, fixed] = 0.0
+    fisher[:, fixed, :] = 0.0
+    fisher[:, :, fixed] = 0.0
+    fisher[:, fixed, fixed] = 1.0
     return np.linalg.solve(fisher, gradient[..., None])[..., 0]
 
 
@@ -115,7 +125,8 @@ def shared_newton_steps(
 
     Each step solves (JᵀWJ + C) Δθ = ∇ln L for every toy, with J the derivatives of the expected
     main data (forward differences), W = 1/ν, C the curvature of the constraint terms and ∇ln L
-    the gradient of the full log-likelihood, and keeps the parameters inside the model's bounds. A
+    the gradient of the full log-likelihood; parameters the model fixes do not move, and the others
+    stay inside the model's bounds. A
     toy stops once no parameter moves by more than ``tolerance``; the others go on, up to
     ``max_steps``. Returns the parameters (one row per toy) and which toys converged.
     """
