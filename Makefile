@@ -32,9 +32,10 @@ $(BIN)/uv: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 
 # Exactly the locked set (uv pip sync also removes anything else), then the helper package itself.
-# Reinstalls when the lock or the declaration changes.
+# Reinstalls when the lock or the declaration changes. The packages are compiled to bytecode once
+# here, so that no kernel or test process compiles them again on import.
 $(STAMP): $(LOCK) pyproject.toml | $(BIN)/uv
-	$(UV) pip sync --python $(BIN)/python $(LOCK)
+	$(UV) pip sync --compile-bytecode --python $(BIN)/python $(LOCK)
 	$(UV) pip install --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
