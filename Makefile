@@ -72,12 +72,13 @@ book: install $(CACHE)/.inputs
 # the browser check of the built site (the tests marked `book`).
 test: install browser
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadfile -m "not book"
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m book
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m book tests/test_book.py tests/test_site.py
 
 # Build the site, then check every page in headless Chromium (math, images, console, local links);
-# screenshots go to _build/screenshots/. `make test` runs the same check after its own build.
+# screenshots (first screen and whole page) go to _build/screenshots/. `make test` runs the same
+# check after its own build, with first-screen screenshots only.
 site-check: book browser
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest tests/test_site.py
+	STATLESSON_SCREENSHOTS=full PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest tests/test_site.py
 
 # Headless Chromium and its driver for the browser check (Debian packages chromium, chromium-driver).
 # Installed with apt-get when missing and possible (root or password-less sudo); otherwise the

@@ -18,7 +18,7 @@ from test_notebooks import book_notebooks
 def test_strict_book_build(root):
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb if jb.exists() else shutil.which("jupyter-book")), "build", str(root),
-           "-W", "-n", "--keep-going"]  # fmt: skip
+           "-W", "-n", "--keep-going", "--all"]  # every page read again: from the cache
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
     log = result.stdout[-6000:] + result.stderr[-6000:]

@@ -11,8 +11,8 @@ Run after the strict book build (the ``book`` marker sorts these tests last, aft
 - every link to a local page or anchor resolves (external links are not followed);
 - exercise solutions start collapsed.
 
-A screenshot of every page (the first screen and the whole page) goes to ``_build/screenshots/``
-for review. A static test checks the HTML and CSS for scripts and stylesheets from other hosts.
+A screenshot of the first screen of every page goes to ``_build/screenshots/`` for review, and
+with ``STATLESSON_SCREENSHOTS=full`` (``make site-check`` sets it) one of the whole page too. A static test checks the HTML and CSS for scripts and stylesheets from other hosts.
 Chromium comes from the Debian packages ``chromium`` and ``chromium-driver`` (``make test``
 installs them where it can); without them only the browser checks are skipped.
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import os
 import re
 import shutil
 import threading
@@ -40,6 +41,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 WINDOW = (1280, 900)  # CSS pixels: a laptop screen
 MAX_SCREENSHOT_HEIGHT = 24000  # CSS pixels; longer pages are cut in the full-page screenshot
+FULL_PAGE = os.environ.get("STATLESSON_SCREENSHOTS") == "full"
 MATHJAX_TIMEOUT_S = 30
 IMAGE_TIMEOUT_S = 10
 
@@ -343,8 +345,10 @@ def _set_viewport(driver, width: int, height: int) -> None:
 
 
 def _screenshot(driver, path: Path) -> None:
-    """Save the first screen as ``<page>.png`` and the whole page (capped) as ``-full.png``."""
+    """Save the first screen as ``<page>.png`` and (if asked) the whole page as ``-full.png``."""
     driver.save_screenshot(str(path))
+    if not FULL_PAGE:
+        return
     height = driver.execute_script(
         "return Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)"
     )
@@ -480,7 +484,7 @@ def test_screenshots_were_saved(site, root):
     shots = root / "_build" / "screenshots"
     for page in site:
         name = page.removesuffix(".html").replace("/", "__")
-        for suffix in (".png", "-full.png"):
+        for suffix in (".png", "-full.png") if FULL_PAGE else (".png",):
             png = shots / f"{name}{suffix}"
             assert png.is_file() and png.stat().st_size > 1000, f"{png} missing or empty"
 
