@@ -9,6 +9,9 @@ SHELL := /bin/bash
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 \
 	&& { echo $$p; break; }; done)
+# Python caches compiled modules (__pycache__, git-ignored) so that the many kernels and test
+# processes compile each module once, not at every import, even where the shell asks otherwise.
+unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -32,10 +35,9 @@ $(BIN)/uv: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 
 # Exactly the locked set (uv pip sync also removes anything else), then the helper package itself.
-# Reinstalls when the lock or the declaration changes. The packages are compiled to bytecode once
-# here, so that no kernel or test process compiles them again on import.
+# Reinstalls when the lock or the declaration changes.
 $(STAMP): $(LOCK) pyproject.toml | $(BIN)/uv
-	$(UV) pip sync --compile-bytecode --python $(BIN)/python $(LOCK)
+	$(UV) pip sync --python $(BIN)/python $(LOCK)
 	$(UV) pip install --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 

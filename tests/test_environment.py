@@ -104,7 +104,7 @@ def test_make_install_and_binder_install_the_lock(root):
     makefile = (root / "Makefile").read_text()
     assert f"LOCK := {LOCK}" in makefile
     install = re.search(r"^\$\(STAMP\):.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
-    assert "pip sync --compile-bytecode --python $(BIN)/python $(LOCK)" in install
+    assert "pip sync --python $(BIN)/python $(LOCK)" in install
     assert "--no-deps -e ." in install
     assert (root / ".ci" / "run").read_text().strip().endswith("make test")
 
