@@ -100,6 +100,18 @@ def test_lock_is_written_from_the_declaration_for_every_supported_python(root):
             )
 
 
+def test_the_lock_pins_directly_only_what_is_declared(root):
+    """uv marks the packages pyproject.toml asks for with `statlesson (pyproject.toml)`: a package
+    dropped from the declaration but left in the lock is caught here."""
+    direct, current = set(), None
+    for line in (root / LOCK).read_text().splitlines():
+        if line and not line.startswith(("#", " ")):
+            current = canonicalize_name(Requirement(line).name)
+        elif "statlesson (pyproject.toml)" in line and current is not None:
+            direct.add(current)
+    assert direct == set(_declared(root)), "run `make lock`"
+
+
 def test_make_install_and_binder_install_the_lock(root):
     makefile = (root / "Makefile").read_text()
     assert f"LOCK := {LOCK}" in makefile

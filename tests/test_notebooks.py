@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 import yaml
 from jupyter_cache import get_cache
@@ -78,7 +79,8 @@ def execute_and_cache(path: Path):
     """Run the notebook at ``path`` from a cold kernel, as myst-nb does, and cache the result."""
     source = nbformat.read(path, as_version=4)
     nb = nbformat.from_dict(json.loads(json.dumps(source)))  # a copy to run
-    result = single_nb_execution(nb, cwd=str(path.parent), timeout=300, allow_errors=False)
+    timeout = yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]["timeout"]
+    result = single_nb_execution(nb, cwd=str(path.parent), timeout=timeout, allow_errors=False)
     if result.err is not None:
         pytest.fail(f"{path.name} failed:\n{result.exc_string}", pytrace=False)
     with _locked_cache() as cache:
@@ -104,14 +106,24 @@ def test_notebook_runs_and_its_checked_outputs_hold(name, request):
             assert expected, f"{name}: a '{CHECK_TAG}' cell has no stored output to compare with"
             assert _text(ran.outputs) == expected, f"{name}: the output of\n{cell.source}\nchanged"
     if name.endswith("05-fit-and-interpretation.ipynb"):
-        _check_fit_numbers(_glued(executed), request.getfixturevalue("fit_results"))
+        _check_fit_numbers(_glued(executed), request.getfixturevalue("likelihood"),
+                           request.getfixturevalue("fit_results"))  # fmt: skip
 
 
-def _check_fit_numbers(glued: dict[str, str], fit_results) -> None:
-    """The best fit and uncertainty the page states are those of the lesson's fit made here."""
+def _check_fit_numbers(glued: dict[str, str], likelihood, fit_results) -> None:
+    """The best fit, its uncertainty and the observed limit the page states are those of the
+    lesson's fit made here (the limit from a scan on the page's grid, confirmed by pyhf's CLs in
+    test_standard_calls.py)."""
+    from statlesson import limits
+
     i = fit_results.labels.index("mu_ttbar")
-    assert float(glued["mu_hat"]) == pytest.approx(fit_results.bestfit[i], abs=5e-4)
-    assert float(glued["mu_err"]) == pytest.approx(fit_results.uncertainty[i], rel=5e-3)
+    mu, sigma = fit_results.bestfit[i], fit_results.uncertainty[i]
+    assert float(glued["mu_hat"]) == pytest.approx(mu, abs=5e-4)
+    assert float(glued["mu_err"]) == pytest.approx(sigma, rel=5e-3)
+    pdf, data = likelihood
+    grid = mu + sigma * np.linspace(-2, 2, 7)
+    scan = limits.profile_scan(pdf, data, fit_results, "mu_ttbar", grid)
+    assert float(glued["limit_obs"]) == pytest.approx(limits.observed_limit(scan), abs=1e-3)
 
 
 def test_the_book_lists_every_notebook():

@@ -124,6 +124,19 @@ def test_generation_is_deterministic_and_seed_streams_are_independent():
     assert len(a["met_pt"]) != len(c["met_pt"]) or not np.array_equal(a["met_pt"], c["met_pt"])
 
 
+def test_pseudodata_seeds_give_new_independent_data_sets():
+    """Every seed, 0 included, draws a data set of its own; no seed gives back the bundled one."""
+    truth = dict(toydata.TRUTH, processes=["single_top"])
+    default = toydata.generate_pseudodata(truth)["met_pt"]
+    drawn = [toydata.generate_pseudodata(truth, seed=s)["met_pt"] for s in (0, 1, 0)]
+    assert ak.all(drawn[0] == drawn[2])  # reproducible
+    for other in (default, drawn[1]):
+        assert len(drawn[0]) != len(other) or not ak.all(drawn[0] == other)
+    assert len(default) != len(drawn[1]) or not ak.all(default == drawn[1])
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        toydata.generate_pseudodata(truth, seed=-1)
+
+
 def test_ttbar_has_two_true_b_jets_and_more_jets_than_wjets(events):
     tt, wj = events["ttbar"], events["wjets"]
     # each tt̄ event has two b quarks; some b jets fall outside the acceptance or below threshold

@@ -19,7 +19,7 @@ def _declared() -> tuple[str, ...]:
     names = []
     for line in metadata.requires("statlesson") or []:
         requirement = Requirement(line)
-        if requirement.marker is None:  # the optional extras carry an `extra == ...` marker
+        if "extra" not in str(requirement.marker or ""):  # not one of the optional extras
             names.append(requirement.name)
     return (*names, "statlesson")
 

@@ -188,7 +188,9 @@ def generate_pseudodata(
     raises ``KeyError`` naming it. ``seed`` (default: none, the bundled data set) draws another
     pseudo-data set: every process gets a new random stream, independent of the default one.
     """
-    extra = () if seed is None else (_check_seed(seed),)
+    # (1, seed) and not (seed,): numpy pads a seed key with zeros, so seed 0 alone would give back
+    # the default streams
+    extra = () if seed is None else (1, _check_seed(seed))
     truth = TRUTH if truth is None else truth
     missing = [k for k in ("processes", "lumi_pb", "mu_ttbar") if k not in truth]
     if missing:
