@@ -14,6 +14,7 @@ import hist
 import numpy as np
 import pyhf
 import pytest
+import yaml
 import uproot
 from scipy import stats
 
@@ -50,6 +51,13 @@ def test_histogram_names_are_region_sample_systematic_direction():
     assert histogram_name("4j1b", "data") == "4j1b_data"
     assert histogram_name("4j2b", "ttbar", "jes", "up") == "4j2b_ttbar_jes_up"
     assert histogram_name("4j1b", "wjets", "scale_muR", "down") == "4j1b_wjets_scale_muR_down"
+
+
+def test_the_documented_input_path_is_the_one_the_configuration_uses():
+    """histograms.INPUT_PATH is the pattern the package documents for cabinetry; the lesson's
+    configuration must use it (the test below shows that the pattern finds the templates)."""
+    config = yaml.safe_load(modelspec.config_file().read_text())
+    assert config["General"]["InputPath"].split(":", 1)[1] == histograms.INPUT_PATH
 
 
 def test_lesson_config_input_path_resolves_to_the_written_templates(templates, tmp_path):
