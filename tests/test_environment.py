@@ -9,6 +9,7 @@ and that every package the code, the tests and the notebooks import is declared.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import re
@@ -162,9 +163,15 @@ def _notebook_sources(root):
         yield path, "\n".join(lines)
 
 
+@functools.cache
+def _providers() -> dict[str, list[str]]:
+    """Import name -> distributions providing it (reading every installed distribution: once)."""
+    return metadata.packages_distributions()
+
+
 def _undeclared(modules: set[str], allowed: set[str]) -> set[str]:
     local = {"statlesson", "conftest", "test_notebooks", "bench_notebooks"}
-    providers = metadata.packages_distributions()
+    providers = _providers()
     missing = set()
     for module in modules - set(sys.stdlib_module_names) - local:
         dists = {canonicalize_name(d) for d in providers.get(module, [module])}
