@@ -23,15 +23,10 @@ import pytest
 
 from statlesson import histograms, selection, toydata, toys
 from statlesson.histograms import new_histogram
+from test_toydata import as_events
 
 SEEDS = range(1, 21)
 AUX_SEED = 99
-
-
-def _events(arrays: dict) -> ak.Array:
-    """The generator's arrays as ``selection.read_events`` gives them (jets as ``jet_*``)."""
-    jets = {f"jet_{field}": arrays["jet"][field] for field in arrays["jet"].fields}
-    return ak.zip({**jets, **{k: v for k, v in arrays.items() if k != "jet"}}, depth_limit=1)
 
 
 def _histograms(events: ak.Array, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -51,7 +46,7 @@ def wjets_simulation():
 
 def _data_set(seed: int, wjets, channels: list[str]) -> np.ndarray:
     truth = dict(toydata.TRUTH, processes=["ttbar", "single_top"])
-    top = _histograms(_events(toydata.generate_pseudodata(truth, seed=seed)))
+    top = _histograms(as_events(toydata.generate_pseudodata(truth, seed=seed)))
     events, weights = wjets
     counts = np.random.default_rng(seed).poisson(weights).astype(float)
     drawn = _histograms(events, counts)

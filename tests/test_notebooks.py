@@ -21,6 +21,7 @@ import nbformat
 import numpy as np
 import pytest
 import yaml
+from bench_notebooks import toc_notebooks
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
@@ -32,10 +33,8 @@ RECORD = "application/papermill.record/text/plain"
 
 
 def book_notebooks() -> list[str]:
-    """The notebooks in the table of contents, in reading order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [ch["file"] for part in toc["parts"] for ch in part["chapters"]]
-    return [f"{f}.ipynb" for f in files if (ROOT / f"{f}.ipynb").is_file()]
+    """The notebooks in the table of contents, in reading order, relative to the repository."""
+    return [str(path.relative_to(ROOT)) for path in toc_notebooks()]
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from statlesson.catalogue import SAMPLES
 from statlesson.ntuple import BTAG_MEDIUM
 from statlesson.corrections import jes_uncertainty
 from statlesson.variations import btag_weight, jer_smear, jes_shift, weight_ratio
+from test_toydata import as_events
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +137,7 @@ def test_btag_weights_preserve_the_untagged_total(detector_level):
     partons, cfg, reco = detector_level
     keep = np.ones(len(reco["lep_pt"]), bool)
     arrays = toydata._to_arrays(reco, toydetector.event_weights(partons, cfg, reco), keep)
-    jets = arrays["jet"]
-    events = ak.zip({f"jet_{f}": jets[f] for f in jets.fields}, depth_limit=1)
+    events = as_events(arrays)
     for flavours in [(5, 4), (0,)]:
         for direction in ("up", "down"):
             w = btag_weight(events, flavours=flavours, direction=direction)
