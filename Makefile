@@ -21,7 +21,7 @@ UV_VERSION := 0.13.9
 UV := $(BIN)/uv --quiet
 LOCK := requirements.lock
 
-.PHONY: all install which-python lock book test test-timing site-check browser data bench serve mathjax clean
+.PHONY: all install which-python lock book test test-timing site-check browser data bench serve mathjax presenter clean
 
 all: book
 
@@ -70,12 +70,15 @@ book: install $(CACHE)/.inputs
 # Two steps. First the unit tests and every notebook, each executed once (tests/test_notebooks.py),
 # on both cores with pytest-xdist (--dist loadfile: a test file runs whole on one worker, except that
 # each notebook is its own unit; they run in no fixed order, which also shows that they do not
-# depend on each other). Then, in order, the strict book build from the notebooks just executed and
-# the browser check of the built site (the tests marked `book`).
+# depend on each other). Then, in order on one worker, the strict book build from the notebooks
+# just executed and the browser check of the built site (the tests marked `book`), while the other
+# worker runs the presenter copies (tests/test_presenter_copies.py, marked `presenter`).
 test: install browser $(CACHE)/.inputs
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadfile \
-	  --no-loadscope-reorder -m "not book"
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m book tests/test_book.py tests/test_site.py
+	  --no-loadscope-reorder -m "not book and not presenter"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadfile \
+	  --no-loadscope-reorder -m "book or presenter" tests/test_book.py tests/test_site.py \
+	  tests/test_presenter_copies.py
 
 # Build the site, then check every page in headless Chromium (math, images, console, local links);
 # screenshots (first screen and whole page) go to _build/screenshots/. `make test` runs the same
@@ -133,6 +136,12 @@ mathjax:
 	cp -r $$tmp/package/es5/output/chtml/fonts/woff-v2 _mathjax/mathjax/output/chtml/fonts/ && \
 	cp -r $$tmp/package/es5/input/tex/extensions _mathjax/mathjax/input/tex/ && rm -rf $$tmp && \
 	echo "MathJax $(MATHJAX_VERSION) vendored into _mathjax/mathjax"
+
+# Presenter copies of the notebooks for live teaching: no "going further" cells (tag `optional`),
+# no solutions, no outputs (tests/lessonplan.py). Run them from _build/presenter/, where they write
+# their outputs into _build/presenter/_outputs/.
+presenter: install
+	$(BIN)/python tests/lessonplan.py presenter _build/presenter
 
 clean:
 	rm -rf _build episodes/_outputs .pytest_cache

@@ -20,6 +20,8 @@ NOTEBOOK_ORDER = ("05-", "03-", "06-", "02-", "04-", "01-", "setup")
 def _rank(item) -> tuple:
     if item.get_closest_marker("book") is not None:
         return (3, 0)  # last
+    if item.get_closest_marker("presenter") is not None:
+        return (4, 0)  # beside the book build, in the second step
     if item.nodeid.startswith("tests/test_notebooks.py") and "[" in item.nodeid:
         name = item.nodeid.split("[", 1)[1]
         slot = (k for k, prefix in enumerate(NOTEBOOK_ORDER) if prefix in name)
@@ -35,16 +37,19 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_xdist_make_scheduler(config, log):
     """With ``--dist loadfile``, a test file runs whole on one worker (its module fixtures, such as
-    the lesson's fit, are made once), except ``test_notebooks.py``: each notebook is its own unit,
-    so the notebooks run in parallel."""
+    the lesson's fit, are made once), except that each notebook and each presenter copy is its own
+    unit, so that they run in parallel, and the book build and the site check are one unit."""
     if config.getoption("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
 
     class NotebooksApart(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            if nodeid.startswith("tests/test_notebooks.py::test_notebook_runs"):
+            if nodeid.startswith(("tests/test_notebooks.py::test_notebook_runs",
+                                  "tests/test_presenter_copies.py")):
                 return nodeid
+            if nodeid.startswith(("tests/test_book.py", "tests/test_site.py")):
+                return "book"  # the build, then the site it built: one unit, in this order
             return super()._split_scope(nodeid)
 
     return NotebooksApart(config, log)
@@ -52,6 +57,7 @@ def pytest_xdist_make_scheduler(config, log):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "book: strict Jupyter Book build (runs last)")
+    config.addinivalue_line("markers", "presenter: a presenter copy executed (runs last)")
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,9 @@
 
 **The estimate rule** (stated for instructors in ``episodes/instructor-notes.md``):
 
-- teaching minutes = prose words / 130 + 1 per code cell typed live + 1/2 per folded cell
-  (tag ``hide-input``: the figure is shown and discussed, its code is not typed);
+- teaching minutes = prose words / 130 + 1 per code cell typed live (1 per 15 lines started, for
+  longer cells) + 1/2 per folded cell (tag ``hide-input``: the figure is shown and discussed, its
+  code is not typed);
 - exercise minutes are each exercise's own estimate, written at the end of its title, e.g.
   ``:::{exercise} Add a control region (10 min)``; an exercise's solution costs no teaching time.
 
@@ -26,6 +27,7 @@ import argparse
 import ast
 import builtins
 import copy
+import math
 import re
 import sys
 from dataclasses import dataclass
@@ -35,7 +37,8 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS_PER_MINUTE = 130
-LIVE_CELL_MINUTES = 1.0
+LIVE_CELL_MINUTES = 1.0  # per started LIVE_CELL_LINES non-blank lines
+LIVE_CELL_LINES = 15
 FOLDED_CELL_MINUTES = 0.5
 OPTIONAL = "optional"
 FOLDED = "hide-input"
@@ -111,11 +114,12 @@ def roles(nb) -> list[str]:
 
 
 def prose_words(source: str) -> int:
-    """Words of a markdown cell, without directive fences and option lines."""
+    """Words of a markdown cell, without directive fences, option lines and heading marks."""
     lines = [line for line in source.splitlines()
              if not DIRECTIVE.match(line.strip()) and not OPTION_LINE.match(line.strip())
              and line.strip() != ":" * len(line.strip())]
     text = re.sub(r"<!--.*?-->", " ", "\n".join(lines), flags=re.S)
+    text = re.sub(r"^#+\s", "", text, flags=re.M)  # heading marks are not words
     return len(text.split())
 
 
@@ -133,7 +137,8 @@ def cell_minutes(cell, role: str) -> tuple[float, float]:
     if role == "prose":
         return prose_words(cell["source"]) / WORDS_PER_MINUTE, 0.0
     if role == "live":
-        return LIVE_CELL_MINUTES, 0.0
+        lines = sum(1 for line in cell["source"].splitlines() if line.strip())
+        return LIVE_CELL_MINUTES * max(1, math.ceil(lines / LIVE_CELL_LINES)), 0.0
     if role == "folded":
         return FOLDED_CELL_MINUTES, 0.0
     if role == "exercise":
@@ -154,6 +159,84 @@ def estimate(nb) -> Estimate:
             core_t += teaching
             core_e += exercise
     return Estimate(core_t, core_e, full_t, full_e)
+
+
+HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*$")
+GOING_FURTHER = "Going further:"
+
+
+def headings(source: str) -> list[tuple[int, int, str]]:
+    """(line number, level, text) of the Markdown headings of a cell, outside code fences."""
+    found, fence = [], None
+    for number, line in enumerate(source.splitlines()):
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            marker = stripped[:3]
+            fence = None if fence == marker else (fence or marker)
+            continue
+        match = HEADING.match(line)
+        if match and fence is None:
+            found.append((number, len(match.group(1)), match.group(2)))
+    return found
+
+
+def going_further_sections(nb) -> list[str | None]:
+    """For each cell, the title of the "Going further: ..." section it belongs to, or None.
+
+    Such a section runs from its heading to the next heading of the same or a higher level.
+
+    Raises:
+        ValueError: a heading that starts or ends such a section is not the first line of its
+            cell (the cells before and after it could not be told apart).
+    """
+    out: list[str | None] = []
+    level, title = 0, None
+    for index, cell in enumerate(nb.cells):
+        first = True
+        state = title
+        if cell["cell_type"] == "markdown":
+            lines = cell["source"].splitlines()
+            start = next((n for n, line in enumerate(lines) if line.strip()), 0)
+            for number, depth, text in headings(cell["source"]):
+                before = title
+                if title is not None and depth <= level:
+                    level, title = 0, None
+                if title is None and text.startswith(GOING_FURTHER):
+                    level, title = depth, text
+                if title != before and number != start:
+                    raise ValueError(f"cell {index}: the heading {text!r} starts or ends a "
+                                     "going-further section but is not the first line of its "
+                                     "cell; split the cell there")
+                if first and number == start:
+                    state = title
+                first = False
+        out.append(state)
+    return out
+
+
+def marking_problems(nb) -> list[str]:
+    """Cells tagged ``optional`` outside a going-further section, or untagged inside one."""
+    problems = []
+    for index, (cell, section) in enumerate(zip(nb.cells, going_further_sections(nb))):
+        tagged = OPTIONAL in tags(cell)
+        if tagged and section is None:
+            problems.append(f"cell {index} is tagged {OPTIONAL!r} outside a 'Going further' "
+                            "section")
+        elif section is not None and not tagged:
+            problems.append(f"cell {index} in {section!r} is not tagged {OPTIONAL!r}")
+    return problems
+
+
+def section_minutes(nb) -> dict[str, tuple[float, float]]:
+    """(teaching, exercise) minutes of each going-further section, by its title."""
+    out: dict[str, tuple[float, float]] = {}
+    for cell, role, section in zip(nb.cells, roles(nb), going_further_sections(nb)):
+        if section is None:
+            continue
+        teaching, exercise = cell_minutes(cell, role)
+        old = out.get(section, (0.0, 0.0))
+        out[section] = (old[0] + teaching, old[1] + exercise)
+    return out
 
 
 def presenter_copy(nb):
@@ -339,6 +422,28 @@ def execute(nb, cwd: Path, timeout: int = 120):
                             resources={"metadata": {"path": str(cwd)}})
     client.execute()
     return nb
+
+
+def plan_table(rows: list[tuple[str, str, float, float, str]], start: int = 0) -> str:
+    """A plan as a Markdown table: (episode link or break text, kind, teaching, exercises, extra).
+
+    ``kind`` is ``"episode"`` or ``"break"`` (a break's length is its teaching column). The start
+    times add up the rows; the last row is the end.
+    """
+    lines = ["| Start | Episode | Teaching | Exercises | Going further in class |",
+             "|---|---|---|---|---|"]
+    clock = start
+    for label, kind, teaching, exercises, extra in rows:
+        stamp = f"{clock // 60}:{clock % 60:02d}"
+        if kind == "break":
+            lines.append(f"| {stamp} | *{label} ({round(teaching)} min)* | | | |")
+            clock += round(teaching)
+        else:
+            lines.append(f"| {stamp} | {label} | {round(teaching)} min | {round(exercises)} min "
+                         f"| {extra} |")
+            clock += round(teaching) + round(exercises)
+    lines.append(f"| {clock // 60}:{clock % 60:02d} | *End* | | | |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,8 @@ Run after the strict book build (the ``book`` marker sorts these tests last, aft
 - every image loaded and has alt text;
 - the browser console shows no error, and no request left 127.0.0.1 (the site works offline);
 - every link to a local page or anchor resolves (external links are not followed);
-- exercise solutions start collapsed.
+- exercise solutions start collapsed;
+- no line of a code cell is cut off at laptop width, and "going further" code cells are marked.
 
 A screenshot of the first screen of every page goes to ``_build/screenshots/`` for review, and
 with ``STATLESSON_SCREENSHOTS=full`` (``make site-check`` sets it) one of the whole page too. A static test checks the HTML and CSS for scripts and stylesheets from other hosts.
@@ -286,6 +287,9 @@ class PageReport:
     requests: list[str] = field(default_factory=list)
     failed_responses: list[str] = field(default_factory=list)
     open_solutions: list[str] = field(default_factory=list)
+    cut_code: list[str] = field(default_factory=list)
+    unmarked_optional: list[str] = field(default_factory=list)
+    optional_cells: int = 0
     links: list[str] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
 
@@ -325,6 +329,17 @@ return {
   })),
   open_solutions: Array.from(document.querySelectorAll(".solution.dropdown"))
                        .filter((e) => !e.classList.contains("toggle-hidden")).map((e) => e.id),
+  // code cells whose longest line does not fit: the reader would have to scroll sideways
+  cut_code: Array.from(document.querySelectorAll(".cell_input pre"))
+                 .filter((pre) => pre.offsetParent !== null && pre.scrollWidth > pre.clientWidth)
+                 .map((pre) => pre.textContent.split("\n")
+                                 .reduce((a, b) => (b.length > a.length ? b : a), "").trim()),
+  // "going further" code cells (tag `optional`) without their mark in the margin
+  unmarked_optional: Array.from(document.querySelectorAll("div.cell.tag_optional"))
+                          .filter((c) => !getComputedStyle(c, "::before").content
+                                           .includes("Going further"))
+                          .map((c) => c.textContent.trim().slice(0, 80)),
+  optional_cells: document.querySelectorAll("div.cell.tag_optional").length,
   links: Array.from(document.querySelectorAll("a[href]")).map((a) => a.href),
   ids: Array.from(document.querySelectorAll("[id], a[name]")).map((e) => e.id || e.name),
 };
@@ -442,6 +457,21 @@ def test_solutions_are_collapsed(site):
         f"{page}: solution {sid} is open" for page, r in site.items() for sid in r.open_solutions
     ]
     _fail_if(problems, "solutions shown open (learners should try the exercise first)")
+
+
+def test_no_code_line_is_cut_off(site):
+    """At the laptop width (both sidebars open) every line of every code cell is visible."""
+    _fail_if([f"{page}: {line[:100]}" for page, r in site.items() for line in r.cut_code],
+             f"code lines cut off at {WINDOW[0]} pixels (shorten them, or see lesson.css)")
+
+
+def test_going_further_cells_are_marked(site):
+    """Code cells tagged ``optional`` carry the "Going further" mark (episodes/_static/lesson.css),
+    and every episode but the extension has some."""
+    _fail_if([f"{page}: {cell}" for page, r in site.items() for cell in r.unmarked_optional],
+             "optional cells without the 'Going further' mark")
+    episodes = [page for page in site if re.search(r"episodes/0[1-5]-", page)]
+    assert len(episodes) == 5 and all(site[page].optional_cells > 0 for page in episodes)
 
 
 def test_no_console_errors(site):

@@ -1,0 +1,27 @@
+"""Every presenter copy (``make presenter``: no "going further" cells, no solutions) runs top to
+bottom in a fresh kernel, in a folder of its own: an instructor can live-code any episode's core
+without the cells that were left out. Runs in ``make test``'s second step, beside the book build.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+import lessonplan as plan
+
+
+@pytest.mark.presenter
+@pytest.mark.slow
+@pytest.mark.parametrize("path", plan.lesson_notebooks(), ids=lambda p: p.stem)
+def test_presenter_copy_runs_in_order(path, tmp_path):
+    copy = plan.presenter_copy(nbformat.read(path, as_version=4))
+    executed = plan.execute(copy, tmp_path)
+    codes = [cell for cell in executed.cells if cell.cell_type == "code"]
+    assert codes and all(cell.execution_count is not None for cell in codes)
+    errors = [output for cell in codes for output in cell.outputs
+              if output.output_type == "error"]
+    assert errors == []
+    # it wrote only into its own folder, as the notebooks do into episodes/_outputs/
+    written = {p.relative_to(tmp_path).parts[0] for p in tmp_path.rglob("*") if p.is_file()}
+    assert written <= {"_outputs"}
