@@ -427,15 +427,19 @@ def execute(nb, cwd: Path, timeout: int = 120):
 def plan_table(rows: list[tuple[str, str, float, float, str]], start: int = 0) -> str:
     """A plan as a Markdown table: (episode link or break text, kind, teaching, exercises, extra).
 
-    ``kind`` is ``"episode"`` or ``"break"`` (a break's length is its teaching column). The start
-    times add up the rows; the last row is the end.
+    ``kind`` is ``"episode"``, ``"break"`` (its length is the teaching column) or ``"before"`` (done
+    by the learners before the lesson: no start time). The start times add up the rows; the last
+    row is the end.
     """
     lines = ["| Start | Episode | Teaching | Exercises | Going further in class |",
              "|---|---|---|---|---|"]
     clock = start
     for label, kind, teaching, exercises, extra in rows:
         stamp = f"{clock // 60}:{clock % 60:02d}"
-        if kind == "break":
+        if kind == "before":  # done by the learners before the lesson, not in its time
+            lines.append(f"| before | {label} | {round(teaching)} min | {round(exercises)} min "
+                         f"| {extra} |")
+        elif kind == "break":
             lines.append(f"| {stamp} | *{label} ({round(teaching)} min)* | | | |")
             clock += round(teaching)
         else:
