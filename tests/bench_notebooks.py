@@ -14,8 +14,10 @@ children) asked from the kernel after the last cell.
 Budgets (checked here, not by timed tests): no cell over 5 s, the whole book within 90 s on 2 cores,
 peak kernel RSS within 1 GiB (including the processes a notebook starts, such as Dask workers). The
 time of the notebooks in the ``Extension`` part of ``_toc.yml`` is reported but not counted in the
-book's 90 s, which is the budget of the lesson itself. They are reported as PASS/OVER; ``tests/bench.py --strict`` turns an
-OVER into a non-zero exit. Run through ``tests/bench.py`` (``make bench``), or alone with
+book's 90 s, which is the budget of the lesson itself. With ``--presenter`` the presenter copies run
+instead (each episode's core, without "going further" sections and solutions: what is run when
+the lesson is taught in 90 minutes), against the same budgets. They are reported as PASS/OVER;
+``tests/bench.py --strict`` turns an OVER into a non-zero exit. Run through ``tests/bench.py`` (``make bench``), or alone with
 ``.venv/bin/python tests/bench_notebooks.py [--notebooks PATTERN ...]``.
 """
 
@@ -285,6 +287,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--notebooks", nargs="+", metavar="PATTERN",
                        help="only the notebooks matching a pattern (glob on name/stem/path, or "
                             "substring of the stem); default: every notebook in _toc.yml")
+    group.add_argument("--presenter", action="store_true",
+                       help="run the presenter copies (the core of each episode, written into "
+                            "_build/presenter/ as `make presenter` does) instead of the notebooks")
     group.add_argument("--top", type=int, default=5, metavar="N",
                        help="how many of the book's slowest cells to list (default 5)")
     group.add_argument("--timeout", type=int, default=None, metavar="S",
@@ -306,6 +311,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(msg)
         return {"errors": [msg], "over_budget": []}
 
+    presenter = getattr(args, "presenter", False)
+    if presenter:  # the same notebooks, cut to their core (tests/lessonplan.py)
+        from lessonplan import write_presenter_copies
+
+        copies = {p.stem: p for p in write_presenter_copies(ROOT / "_build" / "presenter")}
+        notebooks = [copies[p.stem] for p in notebooks]
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     subset = len(notebooks) < len(all_notebooks)
     print(f"{len(notebooks)} of {len(all_notebooks)} notebooks from {TOC.name}, each in a fresh "
@@ -356,9 +367,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
           f"shutdown and the rest {total_s - startup_s - cells_s:.1f} s)")
 
     # Budgets: the time budget is the lesson's; the extension episodes are reported, not budgeted
-    extension = set(extension_notebooks())
+    extension = {path.stem for path in extension_notebooks()}
     core_s = sum(r["wall_s"] for r, path in zip(results, notebooks, strict=True)
-                 if path not in extension)  # fmt: skip
+                 if path.stem not in extension)  # fmt: skip
     worst = max(every_cell, key=lambda c: c["seconds"], default=None)
     over_cells = [c for c in every_cell if c["seconds"] > BUDGET_CELL_S]
     checks = [
@@ -367,7 +378,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
          (f"slowest {worst['seconds']:.2f} s ({worst['notebook']} In [{worst['execution_count']}])"
           if worst else "no cell ran")
          + (f"; {len(over_cells)} cells over" if over_cells else "")),
-        (f"whole book ≤ {BUDGET_BOOK_S:g} s on {BUDGET_BOOK_CORES} cores (without the extension)",
+        (f"{'the core (presenter copies)' if presenter else 'whole book'} ≤ {BUDGET_BOOK_S:g} s "
+         f"on {BUDGET_BOOK_CORES} cores (without the extension)",
          core_s <= BUDGET_BOOK_S,
          f"{core_s:.1f} s on {cpus} CPUs"
          + (f" (only {len(results)} of {len(all_notebooks)} notebooks)" if subset else "")

@@ -159,6 +159,7 @@ def test_presenter_copy_drops_solutions_optional_cells_and_outputs():
     ("y = y + 1", ["y"]),
     ("for i in range(3):\n    total += i", ["total"]),
     ("import numpy as np\nnp.sum([k for k in range(3)])", []),
+    ("total = sum(k for k in range(3))\nprint(k)", ["k"]),  # a comprehension's own scope
     ("def f(a, b=c):\n    return a + undefined_inside", ["c"]),
     ("x, (y, z) = 1, (2, 3)\nprint(x + y + z)", []),
     ("with open('f') as fh:\n    fh.read()", []),
