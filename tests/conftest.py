@@ -20,12 +20,16 @@ NOTEBOOK_ORDER = ("05-", "03-", "06-", "02-", "04-", "01-", "setup")
 def _rank(item) -> tuple:
     if item.get_closest_marker("book") is not None:
         return (3, 0)  # last
-    if item.get_closest_marker("presenter") is not None:
-        return (4, 0)  # beside the book build, in the second step
-    if item.nodeid.startswith("tests/test_notebooks.py") and "[" in item.nodeid:
+    if "[" in item.nodeid:
         name = item.nodeid.split("[", 1)[1]
         slot = (k for k, prefix in enumerate(NOTEBOOK_ORDER) if prefix in name)
-        return (0, next(slot, len(NOTEBOOK_ORDER)))  # a new notebook: after the known ones
+        slot = next(slot, len(NOTEBOOK_ORDER))  # a new notebook: after the known ones
+    else:
+        slot = len(NOTEBOOK_ORDER)
+    if item.get_closest_marker("presenter") is not None:
+        return (4, slot)  # beside the book build, in the second step, slowest first
+    if item.nodeid.startswith("tests/test_notebooks.py") and "[" in item.nodeid:
+        return (0, slot)
     return (1 if item.get_closest_marker("slow") is not None else 2, 0)
 
 

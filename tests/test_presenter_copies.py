@@ -1,6 +1,10 @@
 """Every presenter copy (``make presenter``: no "going further" cells, no solutions) runs top to
 bottom in a fresh kernel, in a folder of its own: an instructor can live-code any episode's core
 without the cells that were left out. Runs in ``make test``'s second step, beside the book build.
+
+The extension episode has no "going further" sections: its presenter copy is the notebook without
+its two solutions. It is not executed again here (25 s); ``test_lessonplan.py`` checks statically
+that no cell after a solution reads a name that only the solution defines.
 """
 
 from __future__ import annotations
@@ -11,9 +15,22 @@ import pytest
 import lessonplan as plan
 
 
+WITH_CORE = [path for path in plan.lesson_notebooks()
+             if any(plan.OPTIONAL in plan.tags(cell)
+                    for cell in nbformat.read(path, as_version=4).cells)]
+
+
+@pytest.mark.presenter
+def test_every_notebook_with_a_core_is_run():
+    assert {path.stem for path in WITH_CORE} >= {"setup", "01-statistical-models",
+                                                 "02-systematics", "03-variation-histograms",
+                                                 "04-cabinetry-workspace",
+                                                 "05-fit-and-interpretation"}
+
+
 @pytest.mark.presenter
 @pytest.mark.slow
-@pytest.mark.parametrize("path", plan.lesson_notebooks(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", WITH_CORE, ids=lambda p: p.stem)
 def test_presenter_copy_runs_in_order(path, tmp_path):
     copy = plan.presenter_copy(nbformat.read(path, as_version=4))
     executed = plan.execute(copy, tmp_path)
