@@ -17,7 +17,8 @@ too, so the core's exercises are the ones done in class.
 ``{solution-start}`` to ``{solution-end}``, or a ``{solution}`` directive) and without outputs,
 for an instructor to live-code from.
 
-Run ``python tests/lessonplan.py estimates`` for the table of estimates, or
+Run ``python tests/lessonplan.py estimates`` for the table of estimates (``--sections``: with
+every going-further section, for the half-day plan), or
 ``python tests/lessonplan.py presenter OUTDIR`` (``make presenter``) for the presenter copies.
 """
 
@@ -385,6 +386,11 @@ def undefined_names(nb) -> list[tuple[int, str]]:
 # Command line
 
 
+def read(path: Path):
+    """A notebook file, as an nbformat node."""
+    return nbformat.read(path, as_version=4)
+
+
 def lesson_notebooks() -> list[Path]:
     """The notebooks of the book, in order (from ``_toc.yml``)."""
     sys.path.insert(0, str(Path(__file__).parent))
@@ -424,36 +430,13 @@ def execute(nb, cwd: Path, timeout: int = 120):
     return nb
 
 
-def plan_table(rows: list[tuple[str, str, float, float, str]], start: int = 0) -> str:
-    """A plan as a Markdown table: (episode link or break text, kind, teaching, exercises, extra).
-
-    ``kind`` is ``"episode"``, ``"break"`` (its length is the teaching column) or ``"before"`` (done
-    by the learners before the lesson: no start time). The start times add up the rows; the last
-    row is the end.
-    """
-    lines = ["| Start | Episode | Teaching | Exercises | Going further in class |",
-             "|---|---|---|---|---|"]
-    clock = start
-    for label, kind, teaching, exercises, extra in rows:
-        stamp = f"{clock // 60}:{clock % 60:02d}"
-        if kind == "before":  # done by the learners before the lesson, not in its time
-            lines.append(f"| before | {label} | {round(teaching)} min | {round(exercises)} min "
-                         f"| {extra} |")
-        elif kind == "break":
-            lines.append(f"| {stamp} | *{label} ({round(teaching)} min)* | | | |")
-            clock += round(teaching)
-        else:
-            lines.append(f"| {stamp} | {label} | {round(teaching)} min | {round(exercises)} min "
-                         f"| {extra} |")
-            clock += round(teaching) + round(exercises)
-    lines.append(f"| {clock // 60}:{clock % 60:02d} | *End* | | | |")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("estimates", help="print the minutes of every notebook under the rule")
+    estimates = sub.add_parser("estimates",
+                               help="print the minutes of every notebook under the rule")
+    estimates.add_argument("--sections", action="store_true",
+                           help="also the minutes of every going-further section (for the plans)")
     presenter = sub.add_parser("presenter", help="write presenter copies of the episodes")
     presenter.add_argument("outdir", type=Path)
     run = sub.add_parser("run", help="write one presenter copy into OUTDIR and execute it there")
@@ -477,6 +460,10 @@ def main(argv: list[str] | None = None) -> int:
         e = estimate(path)
         print(f"{path.stem:34s} {e.core_teaching:10.1f} {e.core_exercises:8.1f} "
               f"{e.full_teaching:10.1f} {e.full_exercises:8.1f}")
+        if args.sections:
+            for title, (teaching, exercises) in section_minutes(read(path)).items():
+                print(f"  {title[len(GOING_FURTHER):].strip()[:60]:60s} {teaching:5.1f} min "
+                      f"+ {exercises:.0f} min exercises")
     return 0
 
 

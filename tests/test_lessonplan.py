@@ -1,4 +1,4 @@
-"""The lesson's plan: the timing rule, the "going further" marking, the three schedules, presenter copies.
+"""The lesson's plan: the timing rule, "going further" marks, the three schedules; presenter copies.
 
 The rule and the presenter copy are in ``tests/lessonplan.py``. Here: the rule on small notebooks
 made for the test; every notebook of the book marked consistently; the front matter of every
