@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from bench_notebooks import toc_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS_PER_MINUTE = 130
@@ -57,6 +58,11 @@ class Estimate:
     core_exercises: float
     full_teaching: float
     full_exercises: float
+
+
+def read(path: Path):
+    """A notebook file, as an nbformat node."""
+    return nbformat.read(path, as_version=4)
 
 
 def tags(cell) -> list[str]:
@@ -150,7 +156,7 @@ def cell_minutes(cell, role: str) -> tuple[float, float]:
 def estimate(nb) -> Estimate:
     """The notebook's minutes under the rule (see the module docstring)."""
     if isinstance(nb, (str, Path)):
-        nb = nbformat.read(nb, as_version=4)
+        nb = read(nb)
     core_t = core_e = full_t = full_e = 0.0
     for cell, role in zip(nb.cells, roles(nb)):
         teaching, exercise = cell_minutes(cell, role)
@@ -193,8 +199,6 @@ def going_further_sections(nb) -> list[str | None]:
     out: list[str | None] = []
     level, title = 0, None
     for index, cell in enumerate(nb.cells):
-        first = True
-        state = title
         if cell["cell_type"] == "markdown":
             lines = cell["source"].splitlines()
             start = next((n for n, line in enumerate(lines) if line.strip()), 0)
@@ -208,10 +212,7 @@ def going_further_sections(nb) -> list[str | None]:
                     raise ValueError(f"cell {index}: the heading {text!r} starts or ends a "
                                      "going-further section but is not the first line of its "
                                      "cell; split the cell there")
-                if first and number == start:
-                    state = title
-                first = False
-        out.append(state)
+        out.append(title)  # only a cell's opening heading can change it (checked above)
     return out
 
 
@@ -264,11 +265,6 @@ class _Names(ast.NodeVisitor):
         self.known = set(known)
         self.missing: list[str] = []
 
-    def _bind(self, target: ast.AST) -> None:
-        for node in ast.walk(target):
-            if isinstance(node, ast.Name):
-                self.known.add(node.id)
-
     def visit_Import(self, node):  # noqa: N802 (ast visitor API)
         for alias in node.names:
             self.known.add((alias.asname or alias.name).split(".")[0])
@@ -293,7 +289,7 @@ class _Names(ast.NodeVisitor):
         inner = _Names(self.known)
         for generator in node.generators:
             inner.visit(generator.iter)
-            inner._bind(generator.target)
+            inner._target(generator.target)
             for condition in generator.ifs:
                 inner.visit(condition)
         for part in ("elt", "key", "value"):
@@ -320,7 +316,7 @@ class _Names(ast.NodeVisitor):
 
     def visit_NamedExpr(self, node):  # noqa: N802
         self.visit(node.value)
-        self._bind(node.target)
+        self._target(node.target)
 
     def _target(self, target):
         if isinstance(target, ast.Name):
@@ -386,16 +382,8 @@ def undefined_names(nb) -> list[tuple[int, str]]:
 # Command line
 
 
-def read(path: Path):
-    """A notebook file, as an nbformat node."""
-    return nbformat.read(path, as_version=4)
-
-
 def lesson_notebooks() -> list[Path]:
     """The notebooks of the book, in order (from ``_toc.yml``)."""
-    sys.path.insert(0, str(Path(__file__).parent))
-    from bench_notebooks import toc_notebooks
-
     return toc_notebooks()
 
 
@@ -404,7 +392,7 @@ def write_presenter_copies(outdir: Path) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
     for path in lesson_notebooks():
-        copy_nb = presenter_copy(nbformat.read(path, as_version=4))
+        copy_nb = presenter_copy(read(path))
         missing = undefined_names(copy_nb)
         if missing:
             raise SystemExit(f"{path.name}: the presenter copy reads names that only optional "
@@ -444,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("outdir", type=Path)
     args = parser.parse_args(argv)
     if args.command == "run":
-        copy_nb = presenter_copy(nbformat.read(args.notebook, as_version=4))
+        copy_nb = presenter_copy(read(args.notebook))
         print("names read before they are defined:", undefined_names(copy_nb) or "none")
         execute(copy_nb, args.outdir)
         nbformat.write(copy_nb, args.outdir / args.notebook.name)

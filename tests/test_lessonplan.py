@@ -182,17 +182,14 @@ def test_undefined_names_sees_a_name_that_only_a_dropped_cell_defines():
 
 
 NOTEBOOKS = plan.lesson_notebooks()
+BY_STEM = {path.stem: path for path in NOTEBOOKS}
 EXTENSION = {"06-scaling-out"}
 CORE_NOTEBOOKS = [path for path in NOTEBOOKS if path.stem not in EXTENSION]
 
 
-def read(path):
-    return nbformat.read(path, as_version=4)
-
-
 @pytest.fixture(scope="module")
 def estimates():
-    return {path.stem: plan.estimate(path) for path in NOTEBOOKS}
+    return {stem: plan.estimate(path) for stem, path in BY_STEM.items()}
 
 
 def close(stated: float, computed: float) -> bool:
@@ -201,7 +198,7 @@ def close(stated: float, computed: float) -> bool:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_going_further_is_marked_consistently(path):
-    nb = read(path)
+    nb = plan.read(path)
     assert plan.marking_problems(nb) == []
     if path.stem not in EXTENSION:
         assert any(plan.going_further_sections(nb)), "no 'Going further' section"
@@ -221,7 +218,7 @@ def test_the_core_of_setup_and_episodes_1_to_5_fits_90_minutes(estimates):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_front_matter_states_the_estimate(path, estimates):
     e = estimates[path.stem]
-    first = read(path).cells[0].source
+    first = plan.read(path).cells[0].source
     if path.stem in EXTENSION:
         match = FRONT_EXTENSION.search(first)
         assert match, "the first cell must state '*Extension, not part of the core: ...*'"
@@ -305,7 +302,7 @@ def test_instructor_plans_state_the_estimates_and_add_up(title, full, estimates)
             expected = [e.full_teaching, e.full_exercises]
         else:
             expected = [e.core_teaching, e.core_exercises]
-            sections = plan.section_minutes(read(plan.ROOT / "episodes" / f"{stem}.ipynb"))
+            sections = plan.section_minutes(plan.read(BY_STEM[stem]))
             for name in filter(None, (n.strip() for n in (row[4:5] or [""])[0].split(";"))):
                 teaching, exercises = sections[f"Going further: {name}"]
                 expected = [expected[0] + teaching, expected[1] + exercises]
@@ -331,7 +328,7 @@ def test_the_rule_is_stated_in_the_instructor_notes():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_presenter_copy_has_no_solution_and_no_optional_cell(path):
-    nb = read(path)
+    nb = plan.read(path)
     copy = plan.presenter_copy(nb)
     assert not any(plan.OPTIONAL in plan.tags(cell) for cell in copy.cells)
     assert "solution" not in plan.roles(copy)

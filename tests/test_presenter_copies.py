@@ -9,7 +9,6 @@ that no cell after a solution reads a name that only the solution defines.
 
 from __future__ import annotations
 
-import nbformat
 import pytest
 
 import lessonplan as plan
@@ -17,7 +16,7 @@ import lessonplan as plan
 
 WITH_CORE = [path for path in plan.lesson_notebooks()
              if any(plan.OPTIONAL in plan.tags(cell)
-                    for cell in nbformat.read(path, as_version=4).cells)]
+                    for cell in plan.read(path).cells)]
 
 
 @pytest.mark.presenter
@@ -32,7 +31,7 @@ def test_every_notebook_with_a_core_is_run():
 @pytest.mark.slow
 @pytest.mark.parametrize("path", WITH_CORE, ids=lambda p: p.stem)
 def test_presenter_copy_runs_in_order(path, tmp_path):
-    copy = plan.presenter_copy(nbformat.read(path, as_version=4))
+    copy = plan.presenter_copy(plan.read(path))
     executed = plan.execute(copy, tmp_path)
     codes = [cell for cell in executed.cells if cell.cell_type == "code"]
     assert codes and all(cell.execution_count is not None for cell in codes)
