@@ -6,7 +6,7 @@
   longer cells) + 1/2 per folded cell (tag ``hide-input``: the figure is shown and discussed, its
   code is not typed);
 - exercise minutes are each exercise's own estimate, written at the end of its title, e.g.
-  ``:::{exercise} Add a control region (10 min)``; an exercise's solution costs no teaching time.
+  ``:::{exercise} Add a control region · 10 min``; an exercise's solution costs no teaching time.
 
 Prose words are those of markdown cells outside exercises and solutions, without directive lines
 (``:::{admonition}``, ``:class:``, ...). The **core** of an episode is every cell not tagged
@@ -46,7 +46,7 @@ OPTIONAL = "optional"
 FOLDED = "hide-input"
 
 DIRECTIVE = re.compile(r"^(:{3,})\{([a-z-]+)\}")
-EXERCISE_TIME = re.compile(r"\((\d+) min\)\s*$")
+EXERCISE_TIME = re.compile(r"\s·\s*(\d+) min\s*$")
 OPTION_LINE = re.compile(r"^:[a-z-]+:")
 
 
@@ -131,11 +131,11 @@ def prose_words(source: str) -> int:
 
 
 def exercise_minutes(cell) -> float:
-    """The estimate at the end of an exercise's title, e.g. ``(10 min)``."""
+    """The estimate at the end of an exercise's title, e.g. ``· 10 min``."""
     title = cell["source"].lstrip().splitlines()[0]
     match = EXERCISE_TIME.search(title)
     if match is None:
-        raise ValueError(f"exercise {title!r} has no time estimate: end its title with '(N min)'")
+        raise ValueError(f"exercise {title!r} has no time estimate: end its title with ' · N min'")
     return float(match.group(1))
 
 

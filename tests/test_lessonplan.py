@@ -45,7 +45,7 @@ def words(n):
     return " ".join(["word"] * n)
 
 
-EXERCISE = md(":::{exercise} Try it (10 min)\n:label: ex-try\n" + words(500) + "\n:::")
+EXERCISE = md(":::{exercise} Try it · 10 min\n:label: ex-try\n" + words(500) + "\n:::")
 SOLUTION = [md(":::{solution-start} ex-try\n:class: dropdown\n:::"),
             code("answer = 42"), md("SOLUTION TEXT " + words(300)), md(":::{solution-end}\n:::")]
 
@@ -86,8 +86,8 @@ def test_an_optional_exercise_is_not_in_the_core():
 
 
 @pytest.mark.parametrize("cells, words_in_message", [
-    ([md(":::{exercise} No time given\n:::")], ["No time given", "(N min)"]),
-    ([md("Some text.\n\n:::{exercise} Mixed (5 min)\n:::")], ["{exercise}", "cells of their own"]),
+    ([md(":::{exercise} No time given\n:::")], ["No time given", "· N min"]),
+    ([md("Some text.\n\n:::{exercise} Mixed · 5 min\n:::")], ["{exercise}", "cells of their own"]),
     ([SOLUTION[0], code("x = 1")], ["no solution-end"]),
     ([SOLUTION[-1]], ["solution-end without"]),
 ])
