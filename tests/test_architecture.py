@@ -79,14 +79,45 @@ def test_package_docstring_lists_every_module_in_pipeline_order():
 MAX_CODE_LINE = 88  # characters: longer lines are cut off on the site and on a projector
 
 
-def test_no_notebook_code_line_is_cut_off(root):
+def fenced_code(markdown: str) -> list[str]:
+    """Lines of the fenced code blocks (```` ``` ```` or ``~~~``, with or without a language) of a
+    Markdown text; MyST directives written as fences (```` ```{glossary} ````) are not code."""
+    lines, fence = [], None
+    for line in markdown.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            if fence is None and not stripped[3:].startswith("{"):
+                fence = stripped[:3]
+            elif fence is not None and stripped == fence:
+                fence = None
+            continue
+        if fence is not None:
+            lines.append(line)
+    return lines
+
+
+def test_fenced_code_is_what_is_between_the_fences():
+    text = "a\n```python\nx = 1\n```\n```{glossary}\nterm\n```\n~~~\ny\n~~~"
+    assert fenced_code(text) == ["x = 1", "y"]
+
+
+def test_no_code_line_is_cut_off(root):
+    """Code cells, and code blocks in the prose of notebooks and pages, fit the screen."""
     long_lines = []
-    for path in sorted((root / "episodes").glob("*.ipynb")):
-        cells = json.loads(path.read_text())["cells"]
+    sources = [(path, json.loads(path.read_text())["cells"])
+               for path in sorted((root / "episodes").glob("*.ipynb"))]
+    sources += [(path, [{"cell_type": "markdown", "source": path.read_text()}])
+                for path in [root / "intro.md", *sorted((root / "episodes").glob("*.md"))]]
+    for path, cells in sources:
         for number, cell in enumerate(cells):
-            if cell["cell_type"] != "code":
+            text = "".join(cell["source"])
+            if cell["cell_type"] == "code":
+                lines = text.splitlines()
+            elif cell["cell_type"] == "markdown":
+                lines = fenced_code(text)
+            else:
                 continue
-            for line in "".join(cell["source"]).splitlines():
+            for line in lines:
                 if len(line) > MAX_CODE_LINE:
                     long_lines.append(f"{path.name} cell {number}: {len(line)} chars: {line}")
     assert not long_lines, "\n".join(long_lines)
