@@ -23,6 +23,7 @@ import awkward as ak
 import hist
 import matplotlib
 import numpy as np
+import pandas as pd
 import pyhf
 import pytest
 import uproot
@@ -265,10 +266,12 @@ ZJETS = ("'zjets'", *ALL_SAMPLES)
               ("'pdf'", *catalogue.SYSTEMATICS), id="get_systematic"),
         param(lambda: histograms.Templates().variation("4j1b", "ttbar", "JES", "up"), KeyError,
               ("'JES'", "jes"), id="Templates.variation"),
-        param(lambda: diagnostics.variation_summary(histograms.Templates(), "zjets", "4j1b"),
+        param(lambda: diagnostics.variation_summary(histograms.Templates(), "zjets", "4j1b",
+                                                      pd.DataFrame()),
               KeyError, ("'zjets'", *catalogue.MODEL_SAMPLES, "data"),
               id="variation_summary-sample"),
-        param(lambda: diagnostics.variation_summary(histograms.Templates(), "ttbar", "4j3b"),
+        param(lambda: diagnostics.variation_summary(histograms.Templates(), "ttbar", "4j3b",
+                                                      pd.DataFrame()),
               KeyError, ("'4j3b'", *REGIONS), id="variation_summary-region"),
         param(lambda: histplots.plot_templates(histograms.Templates(), "ttbar", "pdf"), KeyError,
               ("'pdf'", "jes"), id="plot_templates-systematic"),
@@ -288,8 +291,10 @@ ZJETS = ("'zjets'", *ALL_SAMPLES)
         param(lambda: toydata.generate_pseudodata({"mu_ttbar": 1.0}), KeyError,
               ("processes", "lumi_pb", "dict(toydata.TRUTH"), id="generate_pseudodata-truth"),
         # empty input
-        param(lambda: diagnostics.shape_chi2(_hist([0, 0, 0]), _hist([0, 0, 0])), ValueError,
-              ("shapes", "empty"), id="shape_chi2-empty"),
+        param(lambda: diagnostics.shape_chi2((np.array([-1, -1]), np.ones(2)),
+                                             (np.array([-1, -1]), np.ones(2)), 3,
+                                             same_events=True),
+              ValueError, ("shapes", "empty"), id="shape_chi2-empty"),
         param(lambda: diagnostics.staterror_uncertainty([]), ValueError, ("no histograms",),
               id="staterror_uncertainty-empty"),
         param(lambda: histplots.plot_stack({}), ValueError, ("nothing to stack", "at least one"),

@@ -12,6 +12,7 @@ import awkward as ak
 import cabinetry
 import hist
 import numpy as np
+import pandas as pd
 import pyhf
 import pytest
 import yaml
@@ -20,7 +21,6 @@ from scipy import stats
 
 from statlesson import catalogue, diagnostics, histograms, modelspec, selection, toydata
 from statlesson.catalogue import LUMI_DATA_PB, TEMPLATE_SYSTEMATICS, get_sample
-from statlesson.diagnostics import shape_chi2
 from statlesson.histograms import Templates, histogram_name, symmetrize
 
 
@@ -197,10 +197,6 @@ def test_pure_normalization_weight_changes_only_normalization(single_top_events)
             norm, shape = diagnostics.norm_shape_split(nominal, varied)
             assert norm == pytest.approx(factor, rel=1e-6)
             np.testing.assert_allclose(shape.values(), nominal.values(), rtol=1e-6)
-            assert shape_chi2(nominal, varied)[0] == pytest.approx(0.0, abs=1e-9)
-        up = filled.variation(region, "single_top", "lepton_sf", "up")
-        down = filled.variation(region, "single_top", "lepton_sf", "down")
-        assert diagnostics.is_normalization_only(nominal, up, down)
 
 
 def test_missing_branch_raises_key_error_naming_it(tmp_path):
@@ -351,25 +347,84 @@ def test_norm_shape_split_by_hand():
         diagnostics.norm_shape_split(make_hist([0.0, 0.0, 0.0]), make_hist([1.0, 1.0, 1.0]))
 
 
-def test_shape_chi2_by_hand():
-    edges = (0.0, 1.0, 2.0)
-    nominal = make_hist([100.0, 100.0], edges=edges)
-    tilted = make_hist([110.0, 90.0], edges=edges)
-    # shapes 0.5/0.5 vs 0.55/0.45, σ² = 100/200² per bin: χ² = 2 × 0.05²/0.0025 = 2, ndf = 1
-    assert shape_chi2(nominal, tilted) == pytest.approx((2.0, 1))
-    # independent events: the variation's own variance (110/200², 90/200²) adds
-    expected = 0.05**2 / (0.0025 + 110 / 200**2) + 0.05**2 / (0.0025 + 90 / 200**2)
-    assert shape_chi2(nominal, tilted, independent=True)[0] == pytest.approx(expected)
-    # a bin that is empty in the nominal but filled in the variation is a shape change
-    empty_bin, filled_bin = make_hist([10.0, 0.0], edges=edges), make_hist([10.0, 5.0], edges=edges)
-    assert shape_chi2(empty_bin, filled_bin)[0] == np.inf
+def _events(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
+    """``n`` simulated events: a bin in 0..3 (or outside, -1) and a weight of about 1."""
+    rng = np.random.default_rng(seed)
+    bins = rng.choice([-1, 0, 1, 2, 3], size=n, p=[0.1, 0.4, 0.25, 0.15, 0.1])
+    return bins, rng.gamma(20.0, 0.05, size=n), rng
 
 
-def test_is_normalization_only_separates_scale_from_tilt():
-    nominal = make_hist([1000.0, 1000.0, 1000.0])
-    assert diagnostics.is_normalization_only(nominal, nominal * 1.05, nominal * 0.95)
-    # a ±10 % tilt with 1000 events per bin (3 % precision) is a clear shape effect
-    assert not diagnostics.is_normalization_only(nominal, make_hist([1100.0, 1000.0, 900.0]))
+def _bootstrap_chi2(nominal, varied, same_events: bool, seed: int, n_boot: int = 3000):
+    """χ² of the shape difference with its covariance from a Poisson bootstrap over events."""
+    rng = np.random.default_rng(seed)
+
+    def shapes(bins, weights, copies):
+        inside = bins >= 0
+        filled = np.stack([(copies * weights * (bins == i)).sum(axis=1) for i in range(4)], 1)
+        return filled / (copies * weights * inside).sum(axis=1)[:, None]
+
+    copies = rng.poisson(1.0, size=(n_boot, nominal[0].size))
+    other = copies if same_events else rng.poisson(1.0, size=(n_boot, varied[0].size))
+    d = shapes(*varied, other) - shapes(*nominal, copies)
+    one = np.ones((1, nominal[0].size))
+    centre = shapes(*varied, np.ones((1, varied[0].size))) - shapes(*nominal, one)
+    cov = np.cov(d[:, :3], rowvar=False)  # three bins: the fourth follows (shapes sum to 1)
+    return float(centre[0, :3] @ np.linalg.solve(cov, centre[0, :3]))
+
+
+@pytest.mark.parametrize("kind", ["weight", "migration", "independent"])
+def test_shape_chi2_agrees_with_a_bootstrap_over_events(kind):
+    bins, weights, rng = _events(4000, seed=7)
+    if kind == "weight":  # events of the last bins weigh 4 % more, with some scatter
+        varied = (bins, weights * (1 + 0.04 * (bins >= 2) + 0.01 * rng.normal(size=bins.size)))
+    elif kind == "migration":  # one event in ten moves up one bin (or out of the range)
+        move = rng.random(bins.size) < 0.1
+        shifted = np.where(move & (bins >= 0), bins + 1, bins)
+        varied = (np.where(shifted > 3, -1, shifted), weights)
+    else:  # another sample with a tilted shape
+        other, other_w, _ = _events(3000, seed=8)
+        varied = (other, other_w * (1 + 0.5 * (other == 3)))
+    same = kind != "independent"
+    chi2, ndf = diagnostics.shape_chi2((bins, weights), varied, 4, same_events=same)
+    assert ndf == 3
+    assert chi2 > 5  # a shape change the events resolve, and not an infinite one
+    assert chi2 == pytest.approx(_bootstrap_chi2((bins, weights), varied, same, seed=9),
+                                 rel=0.15)
+
+
+def test_shape_chi2_of_the_same_events_sees_what_template_uncertainties_hide():
+    """A 1 % tilt of the weights, far below each bin's 2-3 % MC statistical uncertainty, is
+    resolved because the varied template reuses the nominal events; a constant factor on
+    every weight is no shape change at all."""
+    bins, weights, _ = _events(3000, seed=3)
+    tilt = (bins, weights * (1 + 0.01 * (bins == 3)))
+    chi2, ndf = diagnostics.shape_chi2((bins, weights), tilt, 4, same_events=True)
+    assert stats.chi2.sf(chi2, ndf) < 1e-6
+    # the same tilt in an independent sample of the same size is lost in the noise
+    other, other_w, _ = _events(3000, seed=4)
+    chi2_ind, _ = diagnostics.shape_chi2(
+        (bins, weights), (other, other_w * (1 + 0.01 * (other == 3))), 4, same_events=False
+    )
+    assert stats.chi2.sf(chi2_ind, ndf) > 0.01
+    scaled = (bins, 1.07 * weights)
+    assert diagnostics.shape_chi2((bins, weights), scaled, 4, same_events=True) == (0.0, 3)
+    with pytest.raises(ValueError, match="same events"):
+        diagnostics.shape_chi2((bins, weights), (other[:2000], other_w[:2000]), 4,
+                               same_events=True)
+
+
+def test_is_normalization_only_reads_every_filled_direction():
+    index = pd.MultiIndex.from_tuples(
+        [("ttbar", "4j1b", "jes", "up"), ("ttbar", "4j1b", "jes", "down"),
+         ("ttbar", "4j1b", "jer", "up")],
+        names=["sample", "region", "systematic", "direction"],
+    )
+    tests = pd.DataFrame({"chi2": [5.0, 40.0, 3.0], "ndf": [10, 10, 10],
+                          "p_value": [0.89, 2e-5, 0.98]}, index=index).sort_index()
+    assert not diagnostics.is_normalization_only(tests, "ttbar", "4j1b", "jes")
+    assert diagnostics.is_normalization_only(tests, "ttbar", "4j1b", "jer")
+    with pytest.raises(KeyError, match="ttbar/4j1b/jes"):
+        diagnostics.is_normalization_only(tests, "wjets", "4j1b", "jes")
 
 
 def test_mc_stat_helpers_by_hand():
@@ -397,13 +452,15 @@ def test_staterror_uncertainty_matches_pyhf():
 
 
 def test_variation_summary_of_ttbar(templates):
-    table = diagnostics.variation_summary(templates, "ttbar", "4j1b")
+    table = diagnostics.variation_summary(templates, "ttbar", "4j1b", diagnostics.shape_tests())
     assert list(table.index) == [n for n, s in TEMPLATE_SYSTEMATICS.items() if "ttbar" in s.samples]
-    # lepton SF uncertainty of 1–2 %, the same for every event of a lepton flavour: normalization
+    # lepton SF uncertainty of 1–2 %: a normalization; whatever shape it has (its size depends
+    # on the lepton's pT and η) is far too small for the data to see
     assert 1.01 < table.loc["lepton_sf", "up"] < 1.02
-    assert table.loc["lepton_sf", "normalization only"]
-    # JES moves every jet pT and hence H_T itself: a shape effect
-    assert not table.loc["jes", "normalization only"]
+    assert table.loc["lepton_sf", "shape chi2 vs data"] < 0.01
+    # JES moves every jet pT and hence H_T itself: a shape effect, resolved, that the data see
+    assert table.loc["jes", "shape resolved"]
+    assert table.loc["jes", "shape chi2 vs data"] > 1
     # mirrored templates: the down effect is minus the up effect
     for name in ("jer", "generator", "hadronizer"):
         up, down = table.loc[name, "up"], table.loc[name, "down"]

@@ -10,7 +10,7 @@ import pyhf
 import pytest
 import yaml
 
-from statlesson import catalogue, histograms, modelspec, pruning, validation
+from statlesson import catalogue, diagnostics, histograms, modelspec, pruning, validation
 from statlesson.validation import ConfigError, WorkspaceValidationError
 
 
@@ -38,7 +38,8 @@ def _systematic(config, name):
 @pytest.fixture(scope="module")
 def effects(workdir):
     """The pruning effect table of the lesson's templates."""
-    return pruning.effect_table(histograms.read_histograms(workdir / histograms.HISTOGRAM_FILE))
+    templates = histograms.read_histograms(workdir / histograms.HISTOGRAM_FILE)
+    return pruning.effect_table(templates, diagnostics.shape_tests())
 
 
 def test_config_covers_every_modelled_systematic_with_the_right_size(config, effects):
@@ -82,10 +83,16 @@ def test_pruned_systematics_are_negligible_and_kept_ones_are_not(effects):
     assert (decided.loc["scale_muF", "decision"] == "drop").all()
     # jet energy scale on ttbar is far above the data's precision and changes the shape
     assert decided.loc[("jes", "ttbar"), "decision"] == "shape"
-    # b tagging has no resolved shape but moves the regions in opposite directions: one
-    # Normalization value cannot describe it
+    # b tagging needs no shape in 4j2b (nearly every event has two tagged b jets) but moves
+    # the regions in opposite directions: one Normalization value cannot describe it
     btag = effects[(effects["systematic"] == "btag") & (effects["sample"] == "ttbar")]
-    assert not btag["shape_resolved"].any()
+    assert not btag.loc[btag["region"] == "4j2b", "shape_resolved"].any()
+    # the lepton scale factor's shape change is resolved (the templates share their events)
+    # but far too small for the data to see: a normalization
+    lepsf = effects[(effects["systematic"] == "lepton_sf") & (effects["sample"] == "ttbar")]
+    assert lepsf["shape_resolved"].all()
+    assert (lepsf["shape_chi2_data"] < 0.01 * pruning.PRUNE_FRACTION**2).all()
+    assert decided.loc[("lepton_sf", "ttbar"), "decision"] == "normalization"
     assert np.sign(btag["up"] - 1).tolist() == [-1, 1]  # 4j1b loses, 4j2b gains
     assert decided.loc[("btag", "ttbar"), "decision"] == "shape"
     # a stricter threshold drops more, a looser one less

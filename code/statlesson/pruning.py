@@ -6,17 +6,24 @@ can measure. Each (systematic, sample, region) gets
 * ``effect``: the largest relative change of the sample's yield (up or down), times the sample's
   share of the region's total prediction, i.e. the relative change of the total prediction;
 * ``data_precision``: the relative statistical precision of the region's data, 1/√N;
-* ``shape_resolved``: whether the templates resolve a shape change at all (the column
-  ``normalization only`` of :func:`statlesson.diagnostics.variation_summary` is False).
+* ``shape_resolved``: whether the simulated events resolve a shape change at all (the event-by-
+  event shape test of :func:`statlesson.diagnostics.shape_tests`);
+* ``shape_chi2_data``: how much the shape part matters for the data, the χ² it adds against
+  the data's statistical precision (:func:`statlesson.diagnostics.shape_chi2_data`).
 
-The decision per systematic and sample (:func:`decisions`):
+A shape is *needed* in a region if it is resolved and its ``shape_chi2_data`` is at least
+PRUNE_FRACTION² (the same threshold as for the yield: (effect / precision)² is the χ² that the
+yield change adds). The decision per systematic and sample (:func:`decisions`):
 
 * ``"drop"`` if ``effect`` is below :data:`PRUNE_FRACTION` of ``data_precision`` in every region
-  and no region resolves a shape change (the yield test alone cannot see a pure shape effect):
-  it would change the total uncertainty by at most ½·PRUNE_FRACTION² in quadrature (2 %);
-* ``"normalization"`` if no region resolves a shape and the yield changes by the same factor
-  everywhere (within :data:`SAME_FACTOR_TOLERANCE`), since cabinetry's ``Normalization``
-  systematic has one size for all the samples and regions it acts on;
+  and no region needs its shape: added in quadrature, such an effect changes the total
+  uncertainty by at most about ½·PRUNE_FRACTION² (2 %) — an estimate to check by fitting the
+  unpruned model (episode 5 does);
+* ``"normalization"`` if no region needs a shape and the yield changes by the same factor for
+  every sample and region (within :data:`SAME_FACTOR_TOLERANCE`): the lesson then writes one
+  ``Normalization`` entry of that size (entries restricted to regions or samples and sharing a
+  name could describe different sizes with the same parameter; the lesson keeps one entry per
+  systematic);
 * ``"shape"`` otherwise: a ``NormPlusShape`` systematic with templates.
 """
 
@@ -45,12 +52,13 @@ PRUNE_FRACTION: float = 0.2
 SAME_FACTOR_TOLERANCE: float = 0.001
 
 
-def effect_table(templates: Templates) -> pd.DataFrame:
+def effect_table(templates: Templates, tests: pd.DataFrame) -> pd.DataFrame:
     """Size of every templated systematic for every sample and region (see the module docstring).
 
-    Columns: ``systematic``, ``sample``, ``region``, ``up`` and ``down`` (yield factors),
-    ``share`` (sample yield / total prediction), ``effect``, ``data_precision``,
-    ``shape_resolved``. Raises ``KeyError`` naming a missing histogram.
+    ``tests`` is the table of :func:`statlesson.diagnostics.shape_tests`. Columns:
+    ``systematic``, ``sample``, ``region``, ``up`` and ``down`` (yield factors), ``share``
+    (sample yield / total prediction), ``effect``, ``data_precision``, ``shape_resolved``,
+    ``shape_chi2_data``. Raises ``KeyError`` naming a missing histogram or shape test.
     """
     rows = []
     for region in REGIONS:
@@ -60,7 +68,7 @@ def effect_table(templates: Templates) -> pd.DataFrame:
         if total <= 0 or n_data <= 0:
             raise ValueError(f"region {region}: no predicted or no observed events to compare")
         # yield factors and shape test, as episode 3 tabulates them
-        summaries = {s: variation_summary(templates, s, region) for s in MODEL_SAMPLES}
+        summaries = {s: variation_summary(templates, s, region, tests) for s in MODEL_SAMPLES}
         for syst in TEMPLATE_SYSTEMATICS.values():
             for sample in syst.samples:
                 row = summaries[sample].loc[syst.name]
@@ -70,7 +78,8 @@ def effect_table(templates: Templates) -> pd.DataFrame:
                     "up": row["up"], "down": row["down"], "share": share,
                     "effect": max(abs(row["up"] - 1), abs(row["down"] - 1)) * share,
                     "data_precision": 1 / np.sqrt(n_data),
-                    "shape_resolved": not row["normalization only"],
+                    "shape_resolved": bool(row["shape resolved"]),
+                    "shape_chi2_data": row["shape chi2 vs data"],
                 })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -78,32 +87,33 @@ def effect_table(templates: Templates) -> pd.DataFrame:
 def decisions(effects: pd.DataFrame, *, fraction: float = PRUNE_FRACTION) -> pd.DataFrame:
     """Pruning decision per systematic and sample from an :func:`effect_table`.
 
-    Returns one row per (systematic, sample) with ``largest effect / precision`` (over the
-    regions) and ``decision``: ``"drop"``, ``"normalization"`` or ``"shape"``; the
-    ``"normalization"`` rows also carry ``size``, the mean of |factor − 1| over samples and regions.
+    Returns one row per (systematic, sample) with ``largest effect / precision`` and
+    ``largest shape chi2 vs data`` (over the regions), ``shape needed`` (in some region) and
+    ``decision``: ``"drop"``, ``"normalization"`` or ``"shape"``; the ``"normalization"`` rows
+    also carry ``size``, the mean of |factor − 1| over samples and regions.
     """
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must lie between 0 and 1, got {fraction}")
-    ratio = effects["effect"] / effects["data_precision"]
+    effects = effects.assign(
+        ratio=effects["effect"] / effects["data_precision"],
+        needed=effects["shape_resolved"] & (effects["shape_chi2_data"] >= fraction**2),
+    )
     out = []
-    for (name, sample), rows in effects.assign(ratio=ratio).groupby(
-        ["systematic", "sample"], sort=False
-    ):
+    for (name, sample), rows in effects.groupby(["systematic", "sample"], sort=False):
         size = np.abs(np.concatenate([rows["up"] - 1, 1 - rows["down"]]))
         everywhere = effects.loc[effects["systematic"] == name]
         all_sizes = np.abs(np.concatenate([everywhere["up"] - 1, 1 - everywhere["down"]]))
-        if rows["ratio"].max() < fraction and not rows["shape_resolved"].any():
+        if rows["ratio"].max() < fraction and not rows["needed"].any():
             decision = "drop"
-        elif (
-            not everywhere["shape_resolved"].any()
-            and np.ptp(all_sizes) < SAME_FACTOR_TOLERANCE
-        ):
+        elif not everywhere["needed"].any() and np.ptp(all_sizes) < SAME_FACTOR_TOLERANCE:
             decision = "normalization"
         else:
             decision = "shape"
         out.append({
             "systematic": name, "sample": sample,
             "largest effect / precision": float(rows["ratio"].max()),
+            "largest shape chi2 vs data": float(rows["shape_chi2_data"].max()),
+            "shape needed": bool(rows["needed"].any()),
             "decision": decision,
             "size": float(size.mean()) if decision == "normalization" else np.nan,
         })  # fmt: skip
