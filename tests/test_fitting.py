@@ -10,7 +10,7 @@ import numpy as np
 import pyhf
 import pytest
 
-from statlesson import fitting, limits, ntuple, toys
+from statlesson import catalogue, fitting, limits, ntuple, toys
 
 POI = "mu_ttbar"
 
@@ -155,6 +155,35 @@ def test_grouped_impact_matches_a_fit_with_the_group_fixed(likelihood, fit_resul
     assert impact == pytest.approx(expected, rel=0.1)
 
 
+def test_every_default_group_matches_a_fit_with_the_whole_group_fixed(
+    likelihood, fit_results
+):
+    """Each group of the catalogue's breakdown against cabinetry's fit with all of the
+    group's parameters held at their best-fit values: σ_μ² − σ_μ,fixed² is the group's
+    share of the variance. Fits and covariance agree to about 1 % of σ_μ² here; fixing
+    one member of a group instead of all of them misses about 20 % of σ_μ² for tt̄
+    modelling and for background modelling."""
+    pdf, data = likelihood
+    labels = fit_results.labels
+    i = labels.index(POI)
+    total = fit_results.uncertainty[i] ** 2
+    impacts = fitting.grouped_impacts(fit_results, POI)
+    in_fit = {}
+    for group, members in catalogue.GROUPS.items():
+        # staterror stands for every bin's parameter, "staterror_4j1b[0]" and so on
+        fix = [label.split("[")[0] in members
+               or ("staterror" in members and label.startswith("staterror_"))
+               for label in labels]  # fmt: skip
+        if any(fix):
+            in_fit[group] = fix
+    assert set(impacts) == set(in_fit)  # pruned systematics leave no group empty here
+    for group, fix in in_fit.items():
+        fixed = cabinetry.fit.fit(pdf, data, init_pars=fit_results.bestfit.tolist(),
+                                  fix_pars=fix)  # fmt: skip
+        share = total - fixed.uncertainty[i] ** 2
+        assert impacts[group] ** 2 == pytest.approx(share, abs=0.03 * total), group
+
+
 def test_stat_only_uncertainty_matches_a_fit_with_every_np_fixed(likelihood, fit_results):
     pdf, data = likelihood
     i = fit_results.labels.index(POI)
@@ -219,3 +248,25 @@ def test_unknown_parameter_names_are_reported(fit_results):
         fitting.conditional_init(fit_results, "jesx", 0.0)
     with pytest.raises(KeyError, match="no parameter 'pdf'"):
         fitting.grouped_impacts(fit_results, POI, {"x": ("pdf",)})
+
+
+def test_drop_modifiers_keeps_what_it_is_not_asked_to_drop(lesson_workspace):
+    def kinds(ws):
+        return sorted({(m["name"], m["type"]) for c in ws["channels"]
+                       for s in c["samples"] for m in s["modifiers"]})
+
+    before = kinds(lesson_workspace)
+    shape_gone = fitting.drop_modifiers(lesson_workspace, types=("histosys",),
+                                        names=("generator",))
+    assert set(before) - set(kinds(shape_gone)) == {("generator", "histosys")}
+    gone = fitting.drop_modifiers(lesson_workspace, names=("generator",))
+    assert set(before) - set(kinds(gone)) == {("generator", "histosys"),
+                                              ("generator", "normsys")}
+    stat_only = fitting.drop_modifiers(lesson_workspace,
+                                       types=("normsys", "histosys", "staterror"))
+    assert {t for _, t in kinds(stat_only)} == {"normfactor"}
+    assert kinds(lesson_workspace) == before  # the original is untouched
+    with pytest.raises(KeyError, match="no modifier"):
+        fitting.drop_modifiers(lesson_workspace, names=("pdf",))
+    with pytest.raises(ValueError, match="types or the names"):
+        fitting.drop_modifiers(lesson_workspace)

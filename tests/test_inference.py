@@ -212,6 +212,62 @@ def test_control_region_constrains_background_normalization():
     assert sigma_mu_with < sigma_mu_without
 
 
+@pytest.fixture
+def pulled_model() -> tuple[pyhf.Model, list[float]]:
+    """One signal-region bin and a control region in tension with the background
+    prediction: 480 events where 400 are expected pull the 20 % normalization
+    ``bkg_norm`` to about +1σ, so nuisance parameters fixed at their best fit and at
+    their nominal value differ clearly (with the nominal background, μ̂ would be
+    (430 − 100) / 300 = 1.1 instead of about 1.04)."""
+    model = inference.build_counting_model(
+        [300.0], [100.0], bkg_norm_unc=0.2,
+        control_signal=[0.0], control_background=[400.0],
+    )  # fmt: skip
+    observed = {"signal_region": [430.0], "control_region": [480.0]}
+    data = inference.make_data(model, observed)
+    return model, data
+
+
+def test_stat_only_fit_holds_the_nps_at_their_best_fit(pulled_model):
+    model, data = pulled_model
+    poi = model.config.poi_index
+    best = np.asarray(pyhf.infer.mle.fit(data, model))
+    assert best[model.config.par_slice("bkg_norm")][0] > 0.5  # pulled, as constructed
+    mu_hat, _ = inference.fit_poi(model, data)
+    mu_stat, sigma_stat = inference.fit_poi(model, data, fixed_nps=True)
+    assert mu_stat == pytest.approx(mu_hat, abs=1e-3)  # the minimum stays where it is
+    fixed = [k != poi for k in range(model.config.npars)]
+    standard = pyhf.infer.mle.fit(
+        data, model, init_pars=best.tolist(), fixed_params=fixed,
+        return_uncertainties=True,
+    )  # fmt: skip
+    assert mu_stat == pytest.approx(standard[poi, 0], abs=1e-3)
+    assert sigma_stat == pytest.approx(standard[poi, 1], rel=1e-3)
+    # with the background fixed, the one signal-region bin measures μ alone:
+    # σ = sqrt(n) / s
+    assert sigma_stat == pytest.approx(np.sqrt(430.0) / 300.0, rel=0.01)
+
+
+def test_stat_only_scan_holds_the_nps_at_their_best_fit(pulled_model):
+    model, data = pulled_model
+    poi = model.config.poi_index
+    best, twice_nll_min = pyhf.infer.mle.fit(data, model, return_fitted_val=True)
+    best = np.asarray(best)
+    mu = best[poi] + np.array([-0.15, 0.0, 0.1])
+    q = inference.profile_scan(model, data, mu, fixed_nps=True)
+    assert q[1] == pytest.approx(0.0, abs=1e-3)
+    expected = []
+    for value in mu:
+        pars = best.copy()
+        pars[poi] = value
+        twice_nll = -2.0 * float(model.logpdf(pars, data)[0])
+        expected.append(twice_nll - float(twice_nll_min))
+    np.testing.assert_allclose(q, expected, atol=1e-3)
+    # holding the nuisance parameters fixed can only make the curve steeper
+    profiled = inference.profile_scan(model, data, mu)
+    assert q[0] > profiled[0] + 0.05 and q[2] > profiled[2] + 0.05
+
+
 # --- reading intervals off a scan --------------------------------------------------------------
 
 

@@ -65,6 +65,56 @@ def test_jer_keeps_jets_at_their_generator_pt():
     assert smeared[0, 1] == pytest.approx(70.0 + 1.2 * 10.0)  # the residual is stretched by s
 
 
+@pytest.fixture(scope="module")
+def published(root):
+    """The bundled corrections file, read here with correctionlib itself."""
+    import correctionlib
+
+    path = root / "data" / "corrections.json"
+    return correctionlib.CorrectionSet.from_file(str(path))
+
+
+def hand_made_jets(pt, eta, genpt) -> ak.Array:
+    """One event with the given jets and every branch the selection and shifts read."""
+    n = len(pt)
+    return ak.Array({
+        "jet_pt": [pt], "jet_eta": [eta], "jet_genpt": [genpt],
+        "jet_phi": [np.linspace(-3.0, 3.0, n).tolist()], "jet_mass": [[8.0] * n],
+        "jet_btag": [[0.1] * n], "lep_pt": [40.0], "lep_eta": [0.3],
+    })  # fmt: skip
+
+
+def test_jes_shift_scales_each_jet_by_the_published_uncertainty(published):
+    # same pT at |η| = 0, 1.2 and 2.3 (the uncertainty grows forward), and several pT
+    pt = [40.0, 40.0, 40.0, 120.0, 120.0, 300.0]
+    eta = [0.0, -1.2, 2.3, 0.4, -2.1, 1.0]
+    events = hand_made_jets(pt, eta, [p - 2.0 for p in pt])
+    delta = published["jes_uncertainty"].evaluate(np.array(pt), np.array(eta))
+    assert delta[2] > 1.3 * delta[0] and delta[4] > 1.3 * delta[3]  # η matters here
+    up = ak.to_numpy(variations.shifted_jet_pt(events, "jes", "up")[0])
+    down = ak.to_numpy(variations.shifted_jet_pt(events, "jes", "down")[0])
+    np.testing.assert_allclose(up, np.array(pt) * (1 + delta), rtol=1e-12)
+    np.testing.assert_allclose(down, np.array(pt) * (1 - delta), rtol=1e-12)
+
+
+def test_jer_variation_stretches_the_residual_by_the_ratio_of_scale_factors(published):
+    """Matched jets (residuals of a few GeV, well inside the resolution of 10-15 %): the
+    variation stretches pT − pT_gen by SF_var / SF_nom, since the simulation already has
+    the nominal resolution of data. The varied factor itself would stretch it by 1.17
+    (up) or 1.07 (down)."""
+    pt = [45.0, 60.0, 90.0, 150.0, 70.0]
+    genpt = [41.0, 65.0, 86.0, 156.0, 70.0]  # the last one exactly at its generator pT
+    events = hand_made_jets(pt, [0.5, -1.0, 1.8, 0.0, 2.0], genpt)
+    nominal = published["jer_sf"].evaluate("nominal")
+    residual = np.array(pt) - np.array(genpt)
+    for direction in ("up", "down"):
+        ratio = published["jer_sf"].evaluate(direction) / nominal
+        assert abs(ratio - 1) > 0.03  # a variation of a few per cent
+        varied = ak.to_numpy(variations.shifted_jet_pt(events, "jer", direction)[0])
+        np.testing.assert_allclose(varied - np.array(genpt), ratio * residual,
+                                   atol=1e-9, err_msg=direction)  # fmt: skip
+
+
 def test_jer_widens_response_by_scale_factor(ttbar):
     genpt = ttbar.jet_genpt
     matched = ak.flatten(genpt > 0)

@@ -34,6 +34,7 @@ from .catalogue import GROUPS, SYSTEMATICS
 __all__ = [
     "decorrelate",
     "conditional_init",
+    "drop_modifiers",
     "covariance",
     "covariance_impacts",
     "grouped_impacts",
@@ -193,39 +194,51 @@ def refit(
     *,
     tolerance: float = PRECISE,
 ) -> tuple[np.ndarray, float]:
-    """Minimize −2 ln L from ``init``, holding the parameters with indices ``fixed`` at their
-    ``init`` values; returns ``(best-fit parameters, −2 ln L at the minimum)``.
+    """Minimize −2 ln L from ``init``, holding the parameters with indices ``fixed`` at
+    their ``init`` values; returns ``(best-fit parameters, −2 ln L at the minimum)``.
 
-    Uses SciPy's SLSQP, pyhf's default minimizer (no uncertainties, so no Hessian: several times
-    faster than MINUIT), which stops when −2 ln L changes by less than ``tolerance`` between
-    iterations: :data:`PRECISE` where the parameter values matter (impacts), :data:`VALUE` where
-    only −2 ln L at the minimum does (scans, limits). If SLSQP fails, the fit is repeated with
-    MINUIT's default strategy. Raises ``RuntimeError`` if both fail, and ``ValueError`` if
-    ``data``, ``init`` or ``fixed`` do not fit the model.
+    Uses SciPy's SLSQP, pyhf's default minimizer (no uncertainties, so no Hessian:
+    several times faster than MINUIT), which stops when −2 ln L changes by less than
+    ``tolerance`` (in units of −2 ln L) between iterations: :data:`PRECISE` where the
+    parameter values matter (impacts), :data:`VALUE` where only −2 ln L at the minimum
+    does (scans, limits). If SLSQP fails, the fit is repeated with MINUIT's default
+    strategy. The optimizer is pyhf's global setting; it is changed for these fits only:
+    whatever ``pyhf.get_backend()`` was before the call (MINUIT set by the learner, say)
+    is restored afterwards, also after a fallback to MINUIT or an error. Raises
+    ``RuntimeError`` if both fits fail, and ``ValueError`` if ``data``, ``init`` or
+    ``fixed`` do not fit the model.
     """
     _check_data(model, data)
     npars = model.config.npars
     if np.ndim(init) != 1 or np.size(init) != npars:
         raise ValueError(
-            f"init must hold one value per model parameter ({npars}), got {np.size(init)}; "
-            "start from model.config.suggested_init() or a fit result's bestfit"
+            f"init must hold one value per model parameter ({npars}), got "
+            f"{np.size(init)}; start from model.config.suggested_init() or a fit "
+            "result's bestfit"
         )
     bad = [k for k in fixed if not 0 <= k < npars]
     if bad:
-        raise ValueError(f"fixed parameter indices {bad} are out of range: the model has {npars}")
+        raise ValueError(
+            f"fixed parameter indices {bad} are out of range: the model has {npars}"
+        )
     fix = list(model.config.suggested_fixed())
     for k in fixed:
         fix[k] = True
     start = [float(x) for x in init]
-    for optimizer in (pyhf.optimize.scipy_optimizer(tolerance=tolerance), _CAREFUL):
-        pyhf.set_backend(pyhf.tensorlib, optimizer)
-        try:
-            pars, twice_nll = pyhf.infer.mle.fit(
-                data, model, init_pars=start, fixed_params=fix, return_fitted_val=True
-            )
-            return np.asarray(pars), float(twice_nll)
-        except pyhf.exceptions.FailedMinimization:
-            continue
+    tensorlib, previous = pyhf.get_backend()  # restored in any case
+    try:
+        for optimizer in (pyhf.optimize.scipy_optimizer(tolerance=tolerance), _CAREFUL):
+            pyhf.set_backend(tensorlib, optimizer)
+            try:
+                pars, twice_nll = pyhf.infer.mle.fit(
+                    data, model, init_pars=start, fixed_params=fix,
+                    return_fitted_val=True,
+                )
+                return np.asarray(pars), float(twice_nll)
+            except pyhf.exceptions.FailedMinimization:
+                continue
+    finally:
+        pyhf.set_backend(tensorlib, previous)
     raise RuntimeError(f"fit with parameters {fixed} fixed did not converge")
 
 
@@ -241,14 +254,18 @@ def refit_impacts(
     poi_name: str,
     *,
     prefit: bool = False,
+    postfit: bool = True,
 ) -> RankingResults:
     """Exact impacts of ``names`` on the POI, as ``cabinetry.fit.ranking`` computes them.
 
-    For each parameter, refit with it fixed at θ̂ ± σ̂ (post-fit impacts) and, with
-    ``prefit=True``, at θ̂ ± its pre-fit uncertainty (``cabinetry.model_utils.prefit_uncertainties``);
-    the impact is the change of the POI. Each fit starts at :func:`conditional_init`. Pre-fit impacts
-    not computed are NaN. Parameters are returned in the order given.
+    For each parameter, refit with it fixed at θ̂ ± σ̂ (post-fit impacts, unless
+    ``postfit=False``) and, with ``prefit=True``, at θ̂ ± its pre-fit uncertainty
+    (``cabinetry.model_utils.prefit_uncertainties``); the impact is the change of the POI. Each
+    fit starts at :func:`conditional_init`. Impacts not computed are NaN (two calls, one for
+    each kind, fit the same as one). Parameters are returned in the order given.
     """
+    if not (prefit or postfit):
+        raise ValueError("nothing to compute: ask for prefit=True, postfit=True or both")
     _check_fit_results(model, fit_results)
     _check_data(model, data)
     i = _index(fit_results, poi_name)
@@ -260,11 +277,12 @@ def refit_impacts(
     for row, name in enumerate(names):
         j = _index(fit_results, name)
         best = fit_results.bestfit[j]
-        shifts = [fit_results.uncertainty[j], -fit_results.uncertainty[j]]
-        columns = [2, 3]
+        shifts, columns = [], []
         if prefit:
-            shifts = [prefit_sigma[j], -prefit_sigma[j], *shifts]
-            columns = [0, 1, *columns]
+            shifts, columns = [prefit_sigma[j], -prefit_sigma[j]], [0, 1]
+        if postfit:
+            shifts += [fit_results.uncertainty[j], -fit_results.uncertainty[j]]
+            columns += [2, 3]
         for column, shift in zip(columns, shifts):
             if shift == 0:  # unconstrained or fixed: no impact, as in cabinetry
                 impacts[row, column] = 0.0
@@ -344,4 +362,38 @@ def decorrelate(workspace: Mapping, modifier: str) -> dict:
         names = sorted({m["name"] for c in out["channels"] for s in c["samples"]
                         for m in s["modifiers"]})  # fmt: skip
         raise KeyError(f"no modifier '{modifier}' in the workspace; modifiers: {', '.join(names)}")
+    return out
+
+
+def drop_modifiers(
+    workspace: Mapping, *, types: Iterable[str] = (), names: Iterable[str] = ()
+) -> dict:
+    """A copy of a workspace without the modifiers of the given ``types`` and ``names``.
+
+    A modifier is dropped if its type is in ``types`` (or ``types`` is empty) and its name is in
+    ``names`` (or ``names`` is empty): ``types=("histosys",), names=("generator",)`` keeps only
+    the normalization part of ``generator``, ``names=("generator",)`` removes the parameter, and
+    ``types=("normsys", "histosys", "staterror")`` leaves a statistics-only model. Raises
+    ``ValueError`` if both are empty and ``KeyError`` if nothing matches.
+    """
+    types, names = set(types), set(names)
+    if not (types or names):
+        raise ValueError("give the types or the names (or both) of the modifiers to drop")
+    out = json.loads(json.dumps(workspace))
+    dropped = 0
+    for channel in out["channels"]:
+        for sample in channel["samples"]:
+            keep = [
+                m for m in sample["modifiers"]
+                if not ((not types or m["type"] in types) and (not names or m["name"] in names))
+            ]
+            dropped += len(sample["modifiers"]) - len(keep)
+            sample["modifiers"] = keep
+    if not dropped:
+        present = sorted({f"{m['name']} ({m['type']})" for c in out["channels"]
+                          for s in c["samples"] for m in s["modifiers"]})  # fmt: skip
+        raise KeyError(
+            f"no modifier of type {sorted(types) or 'any'} and name {sorted(names) or 'any'} "
+            f"in the workspace; modifiers: {', '.join(present)}"
+        )
     return out
