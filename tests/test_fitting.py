@@ -145,6 +145,19 @@ def test_covariance_impacts_agree_with_refits(likelihood, fit_results):
     assert set(approx.labels) == set(fitting.nuisance_parameters(fit_results, POI))
 
 
+def test_the_shortcut_picks_every_leading_parameter_for_the_exact_ranking(
+    likelihood, fit_results
+):
+    """Episode 5 refits only the seven parameters the covariance shortcut ranks first; the
+    five largest exact post-fit impacts of all nuisance parameters must be among them."""
+    pdf, data = likelihood
+    approx = fitting.covariance_impacts(fit_results, POI)
+    exact = fitting.refit_impacts(pdf, data, fit_results, approx.labels, POI)
+    size = np.maximum(np.abs(exact.postfit_up), np.abs(exact.postfit_down))
+    largest = {exact.labels[k] for k in np.argsort(-size)[:5]}
+    assert largest <= set(approx.labels[:7])
+
+
 def test_grouped_impact_matches_a_fit_with_the_group_fixed(likelihood, fit_results):
     pdf, data = likelihood
     i = fit_results.labels.index(POI)
