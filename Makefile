@@ -73,10 +73,14 @@ book: install $(CACHE)/.inputs
 # depend on each other). Then, in order on one worker, the strict book build from the notebooks
 # just executed and the browser check of the built site (the tests marked `book`), while the other
 # worker runs the presenter copies (tests/test_presenter_copies.py, marked `presenter`).
+# Each of the two workers (and each notebook kernel it starts) uses one BLAS thread: with
+# OpenBLAS's default of one thread per core, two workers on two cores fight over them and the
+# fits run several times slower.
 test: install browser $(CACHE)/.inputs
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadfile \
-	  --no-loadscope-reorder -m "not book and not presenter"
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 --dist loadfile \
+	OPENBLAS_NUM_THREADS=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 \
+	  --dist loadfile --no-loadscope-reorder -m "not book and not presenter"
+	OPENBLAS_NUM_THREADS=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 \
+	  --dist loadfile \
 	  --no-loadscope-reorder -m "book or presenter" tests/test_book.py tests/test_site.py \
 	  tests/test_presenter_copies.py
 
