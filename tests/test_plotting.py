@@ -16,13 +16,15 @@ def test_presentation_mode_enlarges_fonts_and_can_be_switched_off():
     assert plt.rcParams["font.size"] == normal
 
 
-def test_cms_label_is_honest_about_simulation_and_data():
+def test_toy_label_is_honest_about_simulation_and_pseudo_data():
     plotting.use_style()
-    for data, word in [(False, "Simulation"), (True, "Open Data (toy)")]:
+    for data, word in [(False, "simulation"), (True, "pseudo-data")]:
         fig, ax = plt.subplots()
-        assert plotting.cms_label(ax, data=data) is ax
+        assert plotting.toy_label(ax, data=data) is ax
         texts = " ".join(t.get_text() for t in ax.texts)
-        assert word in texts and "CMS" in texts
+        assert "Toy" in texts and word in texts
+        # no experiment's name, and no "Open Data", on generated samples
+        assert "CMS" not in texts and "Open Data" not in texts
         plt.close(fig)
 
 

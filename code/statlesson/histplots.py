@@ -21,7 +21,7 @@ from mplhep.comparison_functions import get_comparison
 from .catalogue import get_sample, get_systematic
 from .diagnostics import relative_stat_uncertainty, staterror_uncertainty
 from .histograms import Templates, check_binning
-from .plotting import cms_label, events_label, ratio_axes
+from .plotting import toy_label, events_label, ratio_axes
 from .selection import REGIONS
 
 __all__ = [
@@ -164,7 +164,7 @@ def plot_templates(
         if ratio_range is not None:
             ratio.set_ylim(*ratio_range)
     if label:
-        cms_label(axes[0][0], data=False)  # one label per figure (each call redraws the figure)
+        toy_label(axes[0][0], data=False)  # one label per figure (each call redraws the figure)
     return axes
 
 

@@ -21,7 +21,7 @@ from matplotlib.axes import Axes
 from .catalogue import LUMI_DATA_PB
 
 __all__ = [
-    "cms_label",
+    "toy_label",
     "events_label",
     "figure_width",
     "panels",
@@ -56,21 +56,23 @@ def presentation_mode(enable: bool = True) -> None:
     use_style(presentation=enable)
 
 
-def cms_label(
+def toy_label(
     ax: Axes | None = None,
     *,
     data: bool = False,
     lumi_pb: float | None = LUMI_DATA_PB,
     loc: int = 0,
 ) -> Axes:
-    """Add an honest CMS-style label: "Simulation" for simulation-only plots, "Open Data (toy)" else.
+    """Add an honest label in the style of an experiment's: "Toy simulation" or "Toy pseudo-data".
 
-    ``lumi_pb`` (pb^-1) is shown in fb^-1; pass None to omit it. Returns the axes.
+    The lesson's samples are generated, not recorded, so no experiment's name or "Open Data"
+    appears. ``lumi_pb`` (pb^-1, the integrated luminosity the pseudo-data stand for) is shown in
+    fb^-1; pass None to omit it. Returns the axes.
     """
     ax = ax if ax is not None else plt.gca()
-    text = "Open Data (toy)" if data else "Simulation (toy)"
-    mplhep.cms.label(
-        text,
+    mplhep.label.exp_label(
+        exp="Toy",
+        text="pseudo-data" if data else "simulation",
         data=True,  # do not let mplhep append its own "Simulation"; the text says it
         lumi=None if lumi_pb is None else round(lumi_pb / 1000.0, 2),
         com=13,
