@@ -92,6 +92,25 @@ def test_normalisation_in_the_data_card_is_the_catalogue_s(root):
             assert n_generated == sample.n_generated, name
 
 
+def test_every_systematic_has_its_size_and_a_reference_in_the_data_card(root):
+    card = (root / "data" / "README.md").read_text()
+    start = card.index("## Systematic uncertainties")
+    table = card[start:card.index("\n## ", start + 1)]
+    rows = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        if line.startswith("| `"):
+            for name in re.findall(r"`(\w+)`", cells[0]):
+                rows[name] = cells
+    missing = set(catalogue.SYSTEMATICS) - set(rows)
+    assert not missing, f"data/README.md has no row for {sorted(missing)}"
+    for name, cells in rows.items():
+        assert name in catalogue.SYSTEMATICS, f"data card row for unknown systematic {name}"
+        assert len(cells) == 4 and all(cells), f"row of {name}: mechanism, size and reference"
+    for name, syst in catalogue.NORMALIZATION_SYSTEMATICS.items():
+        assert f"±{100 * syst.size:g} %" in rows[name][2], name
+
+
 def test_ttbar_events_have_the_leptons_the_branching_fraction_counts():
     """ε_filter of tt̄ is the ℓ+jets branching fraction with direct W → eν, μν decays only: the
     generated events hold one electron or muon (no τ), electrons and muons equally often."""
