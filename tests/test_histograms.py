@@ -553,7 +553,7 @@ def test_plot_templates_one_column_per_region(plt_agg, templates):
     assert main.get_legend().get_texts()[-1].get_text() == "Generator down (mirrored)"
     assert ratio.get_ylim() == (0.8, 1.2)
     texts = " ".join(t.get_text() for t in main.texts)
-    assert "Simulation" in texts and "4j1b" in texts
+    assert "Toy simulation" in texts and "4j1b" in texts
     with pytest.raises(KeyError, match="does not apply"):
         histplots.plot_templates(templates, "wjets", "generator")
 
