@@ -278,3 +278,29 @@ def test_the_fit_uses_the_mirrored_templates_of_the_histograms_file(workspace, w
             np.testing.assert_allclose(lo, down, rtol=1e-6)
             checked += 1
     assert checked >= 1
+
+
+def test_sizes_an_analyst_recognises_and_enough_simulated_events(workdir, workspace):
+    """No normsys beyond ±25 % (the largest prior is the W+jets normalization, 20 %), no empty
+    bin in any template of the model, and in every bin an MC statistical uncertainty below the
+    data's and below 10 %."""
+    from statlesson import diagnostics, selection
+
+    for channel in workspace["channels"]:
+        for sample in channel["samples"]:
+            where = f"{sample['name']} in {channel['name']}"
+            assert min(sample["data"]) > 0, f"empty bin in the nominal template of {where}"
+            for mod in sample["modifiers"]:
+                if mod["type"] == "normsys":
+                    size = max(abs(mod["data"]["hi"] - 1), abs(mod["data"]["lo"] - 1))
+                    assert size <= 0.25, f"{mod['name']} on {where}: {size:.0%}"
+                if mod["type"] == "histosys":
+                    shifted = mod["data"]["hi_data"] + mod["data"]["lo_data"]
+                    assert min(shifted) > 0, f"empty bin in a template of {mod['name']}, {where}"
+    templates = histograms.read_histograms(workdir / histograms.HISTOGRAM_FILE)
+    for region in selection.REGIONS:
+        nominals = [templates.nominal(region, s) for s in catalogue.MODEL_SAMPLES]
+        mc = diagnostics.staterror_uncertainty(nominals)
+        data = templates.nominal(region, catalogue.DATA_SAMPLE).values()
+        assert np.all(mc < 1 / np.sqrt(data)), (region, mc * np.sqrt(data))
+        assert np.all(mc < 0.10), (region, mc)

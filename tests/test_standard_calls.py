@@ -7,8 +7,8 @@ helper must give the standard call's answer within the tolerance stated in its t
   gives CLs = 0.05 ± 0.002 at each, on the lesson's model and on models built there);
 * the observed limit: ``pyhf.infer.hypotest`` on the observed data gives CLs = 0.05 (±0.003);
 * exact impacts: ``cabinetry.fit.ranking`` (four fits for every parameter, on the model cut
-  down to six systematics), to 1e-3 in μ; the covariance shortcut ranks the same leading
-  parameters and agrees within 15 %;
+  down to six systematics), to 1e-3 in μ; the covariance shortcut's first four parameters
+  contain the three leading ones of the refits;
 * the profile scan: ``cabinetry.fit.scan`` at the same points, to 0.01 in −2Δln L;
 * the significance: pyhf's ``q0`` hypotest excludes μ = 0 by far more than 5σ, with nuisance
   parameters at their bounds in the μ = 0 fit, as the episode says.
@@ -73,14 +73,13 @@ def test_impacts_match_cabinetry_ranking(lesson_workspace, fit_results):
     for field in ("prefit_up", "prefit_down", "postfit_up", "postfit_down"):
         np.testing.assert_allclose(getattr(ours, field), getattr(standard, field),
                                    atol=1e-3, err_msg=field)
-    # the shortcut ranks the leading parameters as the refits do, within 15 % in size
+    # the shortcut only chooses which parameters to refit: the three leading parameters of the
+    # refits are among its first four (the third and fourth can tie). Its own sizes can be far
+    # off here (jer: +0.017 against +0.010 / -0.031 exact), which is why the page shows refits.
     quick = fitting.covariance_impacts(results, POI)
     size = np.maximum(np.abs(standard.postfit_up), np.abs(standard.postfit_down))
     leading = [standard.labels[k] for k in np.argsort(-size)[:3]]
-    assert set(quick.labels[:3]) == set(leading)
-    for name in leading:
-        exact = size[standard.labels.index(name)]
-        assert abs(quick.postfit_up[quick.labels.index(name)]) == pytest.approx(exact, rel=0.15)
+    assert set(leading) <= set(quick.labels[:4])
 
 
 def test_background_only_hypothesis_is_excluded_with_parameters_at_their_bounds(likelihood):

@@ -43,11 +43,13 @@ __all__ = [
 #: Integrated luminosity of the CMS 2015 13 TeV open data used in CMS open-data lessons, in pb^-1.
 LUMI_2015_PB: float = 2256.38
 
-#: Fraction of the 2015 dataset that the bundled pseudo-data stand for. A fraction keeps ``data/``
-#: within its size budget while leaving the statistical uncertainty visible next to the systematics.
-LUMI_FRACTION: float = 0.25
+#: Fraction of the 2015 dataset that the bundled pseudo-data stand for. An eighth keeps ``data/``
+#: within its size budget with simulated samples larger than the data (their MC statistical
+#: uncertainty below the data's in every bin), and the statistical uncertainty visible next to the
+#: systematics.
+LUMI_FRACTION: float = 0.125
 
-#: Integrated luminosity of the bundled pseudo-data, in pb^-1 (a quarter of the 2015 dataset).
+#: Integrated luminosity of the bundled pseudo-data, in pb^-1 (an eighth of the 2015 dataset).
 LUMI_DATA_PB: float = LUMI_2015_PB * LUMI_FRACTION
 
 #: Relative luminosity uncertainty used in the model: 2.3 %, the value of the 2015 CMS tt̄ papers
@@ -188,11 +190,12 @@ SAMPLES: dict[str, Sample] = {
             role="background",
             label=r"W+jets",
             color="#964a8b",
-            # W → eν plus W → μν, NNLO (FEWZ): 2 × 20508.9 pb. The toy generates only W + ≥ 4 partons;
-            # filter_eff is the toy's assumed fraction of such events, tuned so that W+jets is a
-            # background of about 10 % in 4j1b, as in CMS lepton+jets selections with b tags.
+            # W → eν plus W → μν, NNLO (FEWZ): 2 × 20508.9 pb. The toy generates only W + ≥ 4 partons
+            # with pT > 30 GeV; filter_eff is the toy's assumed fraction of such events, tuned so
+            # that W+jets is a background of about 10 % in 4j1b, as in CMS lepton+jets selections
+            # with b tags.
             xsec_pb=2 * 20508.9,
-            filter_eff=0.05,
+            filter_eff=0.0035,
             n_generated=600_000,
             xsec_source="NNLO FEWZ W → ℓν, 20508.9 pb per lepton flavour (CMS 13 TeV reference values)",
             description="W boson (→ e/μ + ν) with at least four additional partons.",
@@ -203,7 +206,7 @@ SAMPLES: dict[str, Sample] = {
             color="black",
             role="data",
             description=(
-                "Pseudo-data for a quarter of the 2015 dataset, drawn from the model with the injected "
+                "Pseudo-data for an eighth of the 2015 dataset, drawn from the model with the injected "
                 "truth recorded in data/truth.json."
             ),
         ),

@@ -153,7 +153,7 @@ def partition_columns(
 def file_histogram(sample: str) -> hist.Hist:
     """Empty histogram of every template of ``sample``'s file: ``template`` category × observable.
 
-    Both regions have the same binning (11 bins from 110 to 550 GeV), so one regular axis serves
+    Both regions have the same binning (10 bins from 110 to 510 GeV), so one regular axis serves
     H_T (4j1b) and m_bjj (4j2b); :func:`split_templates` gives each template its region's axis back.
     """
     axes = [histograms.new_histogram(region).axes[0] for region in REGIONS]

@@ -78,9 +78,9 @@ class Region:
 REGIONS: dict[str, Region] = {
     r.name: r
     for r in [
-        Region("4j1b", "ht", r"$H_T$ [GeV]", 11, 110.0, 550.0,
+        Region("4j1b", "ht", r"$H_T$ [GeV]", 10, 110.0, 510.0,
                "≥ 4 jets, exactly 1 b tag; H_T = scalar sum of jet pT"),
-        Region("4j2b", "m_bjj", r"$m_{bjj}$ [GeV]", 11, 110.0, 550.0,
+        Region("4j2b", "m_bjj", r"$m_{bjj}$ [GeV]", 10, 110.0, 510.0,
                "≥ 4 jets, ≥ 2 b tags; m_bjj = mass of the highest-pT trijet with a b tag"),
     ]
 }  # fmt: skip

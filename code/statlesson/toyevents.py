@@ -42,6 +42,8 @@ class GenConfig:
     scale_down: float = 0.020  # same for μR down
     scale_slope: float = 0.02  # extra μR dependence per unit log(Q / 400 GeV)
     n_partons_min: int = 4  # W+jets only: minimum number of partons
+    parton_ptmin: float = 30.0  # W+jets only: lower end of the parton pT spectrum
+    parton_index: float = 3.6  # W+jets only: power-law index of the parton pT spectrum
     extra_parton_prob: float = 0.25  # W+jets only: Berends-like ratio for one more parton
     wbb_frac: float = 0.12  # W+jets only: fraction with a b b̄ pair
     wc_frac: float = 0.20  # W+jets only: fraction with a single c quark
@@ -228,7 +230,7 @@ def _partons_wjets(rng, cfg: GenConfig, n: int, kmax: int = 7) -> Partons:
     extra = np.minimum(rng.geometric(1 - cfg.extra_parton_prob, n) - 1, kmax - cfg.n_partons_min)
     n_part = cfg.n_partons_min + extra
     valid = np.arange(kmax)[None, :] < n_part[:, None]
-    pt = np.where(valid, _power_law(rng, 20.0, 3.6, (n, kmax)), 0.0)
+    pt = np.where(valid, _power_law(rng, cfg.parton_ptmin, cfg.parton_index, (n, kmax)), 0.0)
     eta = rng.normal(0, 1.6, (n, kmax))
     phi = rng.uniform(-np.pi, np.pi, (n, kmax))
     u = rng.uniform(size=n)
