@@ -359,10 +359,16 @@ def decorrelate(workspace: Mapping, modifier: str) -> dict:
                     mod["name"] = f"{modifier}_{channel['name']}"
                     found = True
     if not found:
-        names = sorted({m["name"] for c in out["channels"] for s in c["samples"]
-                        for m in s["modifiers"]})  # fmt: skip
-        raise KeyError(f"no modifier '{modifier}' in the workspace; modifiers: {', '.join(names)}")
+        raise KeyError(
+            f"no modifier '{modifier}' in the workspace; modifiers: {_modifier_list(out)}"
+        )
     return out
+
+
+def _modifier_list(workspace: Mapping) -> str:
+    """The workspace's modifiers as "name (type)", sorted, for error messages."""
+    return ", ".join(sorted({f"{m['name']} ({m['type']})" for c in workspace["channels"]
+                             for s in c["samples"] for m in s["modifiers"]}))  # fmt: skip
 
 
 def drop_modifiers(
@@ -390,10 +396,8 @@ def drop_modifiers(
             dropped += len(sample["modifiers"]) - len(keep)
             sample["modifiers"] = keep
     if not dropped:
-        present = sorted({f"{m['name']} ({m['type']})" for c in out["channels"]
-                          for s in c["samples"] for m in s["modifiers"]})  # fmt: skip
         raise KeyError(
             f"no modifier of type {sorted(types) or 'any'} and name {sorted(names) or 'any'} "
-            f"in the workspace; modifiers: {', '.join(present)}"
+            f"in the workspace; modifiers: {_modifier_list(out)}"
         )
     return out
