@@ -68,6 +68,9 @@ P_MIN: float = 0.05
 #: Per event: the bin of the region's histogram it fills, or this if it fills none.
 OUTSIDE: int = -1
 
+#: Differences of normalized shapes below this count as none (rounding of float sums).
+_ZERO: float = 1e-12
+
 
 def norm_shape_split(nominal: hist.Hist, varied: hist.Hist) -> tuple[float, hist.Hist]:
     """Split a variation into a normalization factor and a shape-only template.
@@ -164,10 +167,6 @@ def shape_chi2(
     keep = used[:-1]
     solution = np.linalg.lstsq(cov[np.ix_(keep, keep)], d[keep], rcond=None)[0]
     return float(d[keep] @ solution), ndf
-
-
-#: Differences of normalized shapes below this count as none (rounding of float sums).
-_ZERO: float = 1e-12
 
 
 def shape_tests(
