@@ -197,16 +197,14 @@ def refit(
     """Minimize −2 ln L from ``init``, holding the parameters with indices ``fixed`` at
     their ``init`` values; returns ``(best-fit parameters, −2 ln L at the minimum)``.
 
-    Uses SciPy's SLSQP, pyhf's default minimizer (no uncertainties, so no Hessian:
-    several times faster than MINUIT), which stops when −2 ln L changes by less than
-    ``tolerance`` (in units of −2 ln L) between iterations: :data:`PRECISE` where the
-    parameter values matter (impacts), :data:`VALUE` where only −2 ln L at the minimum
-    does (scans, limits). If SLSQP fails, the fit is repeated with MINUIT's default
-    strategy. The optimizer is pyhf's global setting; it is changed for these fits only:
-    whatever ``pyhf.get_backend()`` was before the call (MINUIT set by the learner, say)
-    is restored afterwards, also after a fallback to MINUIT or an error. Raises
-    ``RuntimeError`` if both fits fail, and ``ValueError`` if ``data``, ``init`` or
-    ``fixed`` do not fit the model.
+    Uses SciPy's SLSQP, pyhf's default minimizer (no uncertainties, so no Hessian: several times
+    faster than MINUIT), which stops when −2 ln L changes by less than ``tolerance`` between
+    iterations: :data:`PRECISE` where the parameter values matter (impacts), :data:`VALUE` where
+    only −2 ln L at the minimum does (scans, limits). If SLSQP fails, the fit is repeated with
+    MINUIT's default strategy. pyhf's global optimizer is changed for these fits only: whatever
+    ``pyhf.get_backend()`` was before (MINUIT set by the learner, say) is restored afterwards,
+    also after a fallback or an error. Raises ``RuntimeError`` if both fits fail, and
+    ``ValueError`` if ``data``, ``init`` or ``fixed`` do not fit the model.
     """
     _check_data(model, data)
     npars = model.config.npars
@@ -340,7 +338,6 @@ def grouped_impacts(
     if not out:
         raise KeyError(f"no group has a parameter in the fit; parameters: {fit_results.labels}")
     return out
-
 
 
 def decorrelate(workspace: Mapping, modifier: str) -> dict:
