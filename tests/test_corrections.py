@@ -21,7 +21,8 @@ def test_bundled_file_is_what_the_generator_writes(tmp_path, root):
 def test_file_follows_the_correctionlib_schema(root):
     cset = correctionlib.CorrectionSet.from_file(str(root / "data" / ntuple.CORRECTIONS_FILE))
     assert set(cset) == {
-        "jes_uncertainty", "jet_resolution", "jer_sf", "btag_sf", "btag_efficiency", "lepton_sf",
+        "jes_uncertainty", "jet_resolution", "jer_sf", "jer_smear", "btag_sf", "btag_efficiency",
+        "lepton_sf",
     }  # fmt: skip
 
 
@@ -46,18 +47,31 @@ def test_corrections_reproduce_the_toy_detector():
     np.testing.assert_allclose(corrections.lepton_scale_factor(PT, ETA), sf, rtol=1e-12)
     np.testing.assert_allclose(corrections.lepton_scale_factor(PT, ETA, "up"), sf + unc)
     np.testing.assert_allclose(corrections.lepton_scale_factor(PT, ETA, "down"), sf - unc)
-    assert corrections.jer_scale_factor() == toydetector.JER_SF
-    assert corrections.jer_scale_factor("up") == pytest.approx(
-        toydetector.JER_SF + toydetector.JER_SF_UNCERTAINTY
-    )
+    eta = ETA + 0.013  # off the bin edges (where the sign of η decides the side)
+    np.testing.assert_allclose(corrections.jer_scale_factor(eta), toydetector.jer_scale_factor(eta))
+
+
+@pytest.mark.parametrize("index", range(9))
+def test_jer_scale_factors_are_the_published_table_in_each_eta_bin(index):
+    """Each |η| bin, at its centre and for either sign of η, nominal and ±1σ."""
+    lo, hi = toydetector.JER_ETA_EDGES[index], toydetector.JER_ETA_EDGES[index + 1]
+    eta = np.array([0.5 * (lo + hi), -0.5 * (lo + hi)])
+    sf, unc = toydetector.JER_SF[index], toydetector.JER_SF_UNCERTAINTY[index]
+    np.testing.assert_allclose(corrections.jer_scale_factor(eta), [sf, sf])
+    np.testing.assert_allclose(corrections.jer_scale_factor(eta, "up"), [sf + unc] * 2)
+    np.testing.assert_allclose(corrections.jer_scale_factor(eta, "down"), [sf - unc] * 2)
 
 
 def test_reference_values_of_the_calibration():
     """Published-size numbers (CMS 2015): JES 3 % at 30 GeV and 1 % at 100 GeV for central jets,
-    JER scale factor 1.12 ± 0.05, b-tag scale factor uncertainties 3 % (b), 6 % (c), 10 % (light)."""
+    JER scale factor 1.095 ± 0.018 central and 1.16 ± 0.05 at |η| ≈ 2.2, b-tag scale factor
+    uncertainties 3 % (b), 6 % (c), 10 % (light)."""
     np.testing.assert_allclose(corrections.jes_uncertainty(np.array([30.0, 100.0]), 0.0),
                                [0.03, 0.01], atol=0.001)  # fmt: skip
-    assert corrections.jer_scale_factor("down") == pytest.approx(1.07)
+    np.testing.assert_allclose(corrections.jer_scale_factor(np.array([0.2, -2.2]), "down"),
+                               [1.077, 1.112])  # fmt: skip
+    np.testing.assert_allclose(corrections.jet_resolution(np.array([30.0, 100.0])),
+                               [0.20, 0.10], atol=0.005)  # fmt: skip
     np.testing.assert_allclose(corrections.btag_scale_factor(np.array([5, 4, 0]), "up"),
                                [1.03, 1.06, 1.10])  # fmt: skip
 
@@ -92,7 +106,7 @@ def test_errors_name_the_problem(tmp_path):
     with pytest.raises(KeyError, match="no correction 'jes'.*jes_uncertainty"):
         corrections.evaluate("jes", 30.0, 0.0)
     with pytest.raises(ValueError, match="nominal, up, down.*'sideways'"):
-        corrections.jer_scale_factor("sideways")
+        corrections.jer_scale_factor(0.0, "sideways")
     with pytest.raises(FileNotFoundError, match="make data"):
         corrections.load(tmp_path / "corrections.json")
     with pytest.raises(FileNotFoundError, match="make data"):

@@ -19,7 +19,9 @@ import yaml
 import uproot
 from scipy import stats
 
-from statlesson import catalogue, diagnostics, histograms, modelspec, selection, toydata
+from statlesson import (
+    catalogue, diagnostics, histograms, modelspec, selection, toydata, variations,
+)  # fmt: skip
 from statlesson.catalogue import LUMI_DATA_PB, TEMPLATE_SYSTEMATICS, get_sample
 from statlesson.histograms import Templates, histogram_name, symmetrize
 
@@ -99,9 +101,9 @@ def test_expected_names_count_and_uniqueness():
     assert all(re.fullmatch(pattern, n) for n in names)
 
 
-def test_one_sided_systematics_are_exactly_jer_and_the_alternative_samples():
+def test_one_sided_systematics_are_exactly_the_alternative_samples():
     one_sided = {name for name, s in TEMPLATE_SYSTEMATICS.items() if s.symmetrized}
-    assert one_sided == {"jer", "generator", "hadronizer"}
+    assert one_sided == {"generator", "hadronizer"}  # JER: up and down both computed
     assert TEMPLATE_SYSTEMATICS["generator"].alternative_sample == "ttbar_generator"
     assert TEMPLATE_SYSTEMATICS["hadronizer"].samples == ("ttbar",)
     # parton-shower weights exist only in the tt̄ files
@@ -137,10 +139,12 @@ def test_branches_and_variations_per_file():
     data_branches = histograms.required_branches("data")
     assert data_branches == list(selection.SELECTION_BRANCHES)  # data carry no weights or truth
     single_top = histograms.required_branches("single_top")
-    assert "weight_isr_up" not in single_top and "jet_genpt" in single_top  # JER needs gen pT
+    assert "weight_isr_up" not in single_top
+    assert {"jet_genpt", "event"} <= set(single_top)  # the JER smearing of every simulation
     assert histograms.computed_variations("ttbar_generator") == [("generator", "up")]
-    # tt̄: nominal, 7 weight systematics × 2, JES × 2, JER up only
-    assert len(histograms.computed_variations("ttbar")) == 1 + 7 * 2 + 2 + 1
+    # tt̄: nominal, 7 weight systematics × 2, JES × 2, JER × 2 (both computed)
+    assert len(histograms.computed_variations("ttbar")) == 1 + 7 * 2 + 2 + 2
+    assert ("jer", "down") in histograms.computed_variations("wjets")
     assert histograms.computed_variations("data") == [(None, None)]
 
 
@@ -162,7 +166,9 @@ def test_nominal_yield_is_sum_of_weights_of_selected_events(single_top_events):
     filled = histograms.fill_sample("single_top", single_top_events)
     s = get_sample("single_top")
     for region in selection.REGIONS:
-        mask, _ = selection.observable(single_top_events, region)
+        # the events selected with the nominal (JER-smeared) jets of simulation
+        jet_pt = variations.jer_smear(single_top_events)
+        mask, _ = selection.observable(single_top_events, region, jet_pt)
         # yield = Σ weight × lepton SF × σ ε L / N_generated over the selected events
         per_event = ak.to_numpy(single_top_events.weight * single_top_events.weight_lepsf)
         sigma_eps_l_over_n = s.xsec_pb * s.filter_eff * LUMI_DATA_PB / s.n_generated
@@ -233,6 +239,18 @@ def test_build_templates_gives_every_expected_histogram(templates):
         assert h.storage_type is hist.storage.Weight
 
 
+def test_jer_down_is_computed_from_the_events_not_mirrored(templates):
+    """Both JER templates come from smearing the simulation (scale factor up or down): the
+    down template is not 2 × nominal − up, and both differ from the nominal."""
+    for region in selection.REGIONS:
+        nominal = templates.nominal(region, "ttbar").values()
+        up = templates.variation(region, "ttbar", "jer", "up").values()
+        down = templates.variation(region, "ttbar", "jer", "down").values()
+        assert not np.allclose(down, 2 * nominal - up, rtol=1e-4)
+        assert not np.allclose(up, nominal) and not np.allclose(down, nominal)
+        assert np.all(down > 0) and np.all(up > 0)
+
+
 def test_jes_up_and_down_bracket_the_nominal_yield(templates):
     # higher jet pT: more jets above 30 GeV, more selected events (and the reverse)
     for region in selection.REGIONS:
@@ -253,7 +271,7 @@ def test_alternative_ttbar_is_normalised_to_the_same_cross_section(templates):
 
 
 def test_symmetrized_down_is_two_nominal_minus_up(templates):
-    for name in ("jer", "generator", "hadronizer"):
+    for name in ("generator", "hadronizer"):
         for region in selection.REGIONS:
             nominal = templates.nominal(region, "ttbar")
             up = templates.variation(region, "ttbar", name, "up")
@@ -462,7 +480,7 @@ def test_variation_summary_of_ttbar(templates):
     assert table.loc["jes", "shape resolved"]
     assert table.loc["jes", "shape chi2 vs data"] > 1
     # mirrored templates: the down effect is minus the up effect
-    for name in ("jer", "generator", "hadronizer"):
+    for name in ("generator", "hadronizer"):
         up, down = table.loc[name, "up"], table.loc[name, "down"]
         assert up - 1 == pytest.approx(1 - down, rel=1e-6)
 

@@ -53,18 +53,6 @@ def test_jes_up_moves_events_into_the_selection(ttbar):
     assert n_down < n_nominal < n_up
 
 
-def test_jer_with_unit_scale_factor_changes_nothing(ttbar):
-    assert ak.all(jer_smear(ttbar, 1.0) == ttbar.jet_pt)
-
-
-def test_jer_keeps_jets_at_their_generator_pt():
-    events = ak.Array({"jet_pt": [[50.0, 80.0]], "jet_genpt": [[50.0, 70.0]],
-                       "jet_eta": [[0.0, 0.0]], "jet_phi": [[0.0, 1.0]]})  # fmt: skip
-    smeared = jer_smear(events, 1.2)
-    assert smeared[0, 0] == 50.0  # pT = pT_gen stays put for any scale factor
-    assert smeared[0, 1] == pytest.approx(70.0 + 1.2 * 10.0)  # the residual is stretched by s
-
-
 @pytest.fixture(scope="module")
 def published(root):
     """The bundled corrections file, read here with correctionlib itself."""
@@ -80,7 +68,7 @@ def hand_made_jets(pt, eta, genpt) -> ak.Array:
     return ak.Array({
         "jet_pt": [pt], "jet_eta": [eta], "jet_genpt": [genpt],
         "jet_phi": [np.linspace(-3.0, 3.0, n).tolist()], "jet_mass": [[8.0] * n],
-        "jet_btag": [[0.1] * n], "lep_pt": [40.0], "lep_eta": [0.3],
+        "jet_btag": [[0.1] * n], "lep_pt": [40.0], "lep_eta": [0.3], "event": [1],
     })  # fmt: skip
 
 
@@ -91,72 +79,116 @@ def test_jes_shift_scales_each_jet_by_the_published_uncertainty(published):
     events = hand_made_jets(pt, eta, [p - 2.0 for p in pt])
     delta = published["jes_uncertainty"].evaluate(np.array(pt), np.array(eta))
     assert delta[2] > 1.3 * delta[0] and delta[4] > 1.3 * delta[3]  # η matters here
-    up = ak.to_numpy(variations.shifted_jet_pt(events, "jes", "up")[0])
-    down = ak.to_numpy(variations.shifted_jet_pt(events, "jes", "down")[0])
+    up = ak.to_numpy(jes_shift(events, "up")[0])
+    down = ak.to_numpy(jes_shift(events, "down")[0])
     np.testing.assert_allclose(up, np.array(pt) * (1 + delta), rtol=1e-12)
     np.testing.assert_allclose(down, np.array(pt) * (1 - delta), rtol=1e-12)
 
 
-def test_jer_variation_stretches_the_residual_by_the_ratio_of_scale_factors(published):
-    """Matched jets (residuals of a few GeV, well inside the resolution of 10-15 %): the
-    variation stretches pT − pT_gen by SF_var / SF_nom, since the simulation already has
-    the nominal resolution of data. The varied factor itself would stretch it by 1.17
-    (up) or 1.07 (down)."""
+def test_jes_templates_shift_the_jer_smeared_jets(ttbar):
+    """The JES variation of simulation starts from the nominal, JER-smeared pT."""
+    nominal = jer_smear(ttbar)
+    assert not ak.all(nominal == ttbar.jet_pt)
+    for direction in ("up", "down"):
+        shifted = variations.shifted_jet_pt(ttbar, "jes", direction)
+        assert ak.all(shifted == jes_shift(ttbar, direction, nominal))
+
+
+def test_jer_keeps_jets_at_their_generator_pt_and_stretches_the_residual(published):
+    """Matched jets: pT_gen + s(η) (pT − pT_gen), with s the published factor of each variation
+    (1.095 ± 0.018 at |η| < 0.5, 1.162 ± 0.044 at 1.9 < |η| < 2.1)."""
     pt = [45.0, 60.0, 90.0, 150.0, 70.0]
     genpt = [41.0, 65.0, 86.0, 156.0, 70.0]  # the last one exactly at its generator pT
-    events = hand_made_jets(pt, [0.5, -1.0, 1.8, 0.0, 2.0], genpt)
-    nominal = published["jer_sf"].evaluate("nominal")
+    eta = [0.3, -1.0, 2.0, 0.0, 2.0]
+    events = hand_made_jets(pt, eta, genpt)
     residual = np.array(pt) - np.array(genpt)
-    for direction in ("up", "down"):
-        ratio = published["jer_sf"].evaluate(direction) / nominal
-        assert abs(ratio - 1) > 0.03  # a variation of a few per cent
-        varied = ak.to_numpy(variations.shifted_jet_pt(events, "jer", direction)[0])
-        np.testing.assert_allclose(varied - np.array(genpt), ratio * residual,
-                                   atol=1e-9, err_msg=direction)  # fmt: skip
+    for variation in ("nominal", "up", "down"):
+        sf = published["jer_sf"].evaluate(np.array(eta), variation)
+        smeared = ak.to_numpy(jer_smear(events, variation)[0])
+        np.testing.assert_allclose(smeared - np.array(genpt), sf * residual, atol=1e-9,
+                                   err_msg=variation)  # fmt: skip
+        assert smeared[-1] == 70.0  # pT = pT_gen stays put for any scale factor
 
 
-def test_jer_widens_response_by_scale_factor(ttbar):
+def test_jer_nominal_up_and_down_bracket_each_other_as_the_scale_factors_say(ttbar, published):
+    """Every jet of the bundled tt̄ file: a matched jet's distance to its generator jet, and an
+    unmatched jet's change, grow from down to nominal to up exactly in the ratio of
+    s (matched) or √(s² − 1) (unmatched) of that jet's η bin: the three use the same
+    random numbers and differ only by the scale factor."""
+    eta = ak.to_numpy(ak.flatten(ttbar.jet_eta))
+    pt = ak.to_numpy(ak.flatten(ttbar.jet_pt))
+    genpt = ak.to_numpy(ak.flatten(ttbar.jet_genpt))
+    resolution = published["jet_resolution"].evaluate(pt)
+    matched = (genpt > 0) & (np.abs(pt - genpt) < 3 * resolution * pt)
+    assert 0.05 < np.mean(~matched) < 0.5  # both kinds are tested
+    smeared, sf = {}, {}
+    for v in ("down", "nominal", "up"):
+        smeared[v] = ak.to_numpy(ak.flatten(jer_smear(ttbar, v)))
+        sf[v] = published["jer_sf"].evaluate(eta, v)
+    positive = smeared["down"] > 0  # (a factor below zero is clipped to zero)
+    for v in ("down", "up"):
+        dist = np.where(matched, smeared[v] - genpt, smeared[v] / pt - 1)
+        dist_nom = np.where(matched, smeared["nominal"] - genpt, smeared["nominal"] / pt - 1)
+        ratio = np.where(matched, sf[v] / sf["nominal"],
+                         np.sqrt(sf[v] ** 2 - 1) / np.sqrt(sf["nominal"] ** 2 - 1))
+        np.testing.assert_allclose(dist[positive], (ratio * dist_nom)[positive], atol=1e-9)
+    assert np.all(sf["down"] < sf["nominal"]) and np.all(sf["nominal"] < sf["up"])
+
+
+def test_jer_smearing_widens_the_simulated_resolution_to_that_of_data(ttbar):
+    """Matched central jets (|η| < 0.5): the core of the response pT / pT_gen of the stored
+    simulation widens by the published factor 1.095 (nominal), 1.113 (up) or 1.077 (down)."""
     genpt = ttbar.jet_genpt
-    matched = ak.flatten(genpt > 0)
-    safe_genpt = ak.where(genpt > 0, genpt, 1)
-    response = ak.to_numpy(ak.flatten((ttbar.jet_pt - genpt) / safe_genpt)[matched])
-    s = (toydetector.JER_SF + toydetector.JER_SF_UNCERTAINTY) / toydetector.JER_SF
-    smeared = jer_smear(ttbar, s)
-    wider = ak.to_numpy(ak.flatten((smeared - genpt) / safe_genpt)[matched])
-    # core of the response (robust width: half the 16-84 % range) grows by about s
-    def width(r):
+    select = ak.flatten((genpt > 40) & (abs(ttbar.jet_eta) < 0.5))
+    safe = ak.where(genpt > 0, genpt, 1.0)
+
+    def width(pt):  # robust width: half the 16-84 % range of the response
+        r = ak.to_numpy(ak.flatten(pt / safe)[select])
         return np.diff(np.percentile(r, [16, 84]))[0] / 2
 
-    assert width(wider) / width(response) == pytest.approx(s, rel=0.02)
+    raw = width(ttbar.jet_pt)
+    for variation, sf in [("nominal", 1.095), ("up", 1.113), ("down", 1.077)]:
+        assert width(jer_smear(ttbar, variation)) / raw == pytest.approx(sf, rel=0.004)
 
 
-def test_jet_random_numbers_are_standard_normal_and_independent_of_chunking(ttbar):
-    noise = variations.jet_random_normal(ttbar, 42)
-    flat = ak.to_numpy(ak.flatten(noise))
-    assert abs(flat.mean()) < 5 / np.sqrt(len(flat)) and flat.std() == pytest.approx(1, abs=0.01)
-    # the same jets processed as two chunks get the same numbers
+def test_unmatched_jets_get_standard_normal_numbers_the_same_in_chunks(ttbar, published):
+    """Jets without a generator match (pileup) are smeared by σ √(s² − 1) z: z, hashed by
+    correctionlib from the jet and the event number, is standard normal, and a file processed
+    in two chunks gets the same smearing as processed whole."""
+    pt = ak.to_numpy(ak.flatten(ttbar.jet_pt))
+    unmatched = ak.to_numpy(ak.flatten(ttbar.jet_genpt)) <= 0
+    sf = published["jer_sf"].evaluate(ak.to_numpy(ak.flatten(ttbar.jet_eta)), "nominal")
+    width = published["jet_resolution"].evaluate(pt) * np.sqrt(sf**2 - 1)
+    whole = jer_smear(ttbar)
+    z = ((ak.to_numpy(ak.flatten(whole)) / pt - 1) / width)[unmatched]
+    assert len(z) > 2000
+    assert abs(z.mean()) < 4 / np.sqrt(len(z)) and z.std() == pytest.approx(1, abs=0.03)
+    assert stats.kstest(z, "norm").pvalue > 0.001
     half = len(ttbar) // 2
-    chunks = [variations.jet_random_normal(ttbar[sl], 42) for sl in (slice(None, half),
-                                                                     slice(half, None))]
-    assert ak.all(ak.concatenate(chunks) == noise)
-    # another seed gives other, uncorrelated numbers
-    other = ak.to_numpy(ak.flatten(variations.jet_random_normal(ttbar, 43)))
-    assert abs(np.corrcoef(flat, other)[0, 1]) < 0.02
-
-
-def test_jer_smearing_does_not_depend_on_chunking(ttbar):
-    half = len(ttbar) // 2
-    whole = jer_smear(ttbar, 1.1)
-    chunks = ak.concatenate([jer_smear(ttbar[:half], 1.1), jer_smear(ttbar[half:], 1.1)])
+    chunks = ak.concatenate([jer_smear(ttbar[:half]), jer_smear(ttbar[half:])])
     assert ak.all(chunks == whole)
 
 
+def test_jer_random_numbers_change_with_the_event_number(ttbar):
+    """The event number is a source of the hash: another number, another (uncorrelated)
+    smearing of unmatched jets; matched jets are not random and do not change."""
+    renumbered = ak.with_field(ttbar, ttbar.event + 1_000_003, "event")
+    pt = ak.to_numpy(ak.flatten(ttbar.jet_pt))
+    genpt = ak.to_numpy(ak.flatten(ttbar.jet_genpt))
+    sigma = corrections.jet_resolution(pt)
+    unmatched = ~((genpt > 0) & (np.abs(pt - genpt) < 3 * sigma * pt))
+    a = ak.to_numpy(ak.flatten(jer_smear(ttbar))) / pt - 1
+    b = ak.to_numpy(ak.flatten(jer_smear(renumbered))) / pt - 1
+    assert abs(np.corrcoef(a[unmatched], b[unmatched])[0, 1]) < 0.05
+    np.testing.assert_array_equal(a[~unmatched], b[~unmatched])
+
+
 def test_jer_is_reproducible_and_rejects_bad_input(ttbar):
-    assert ak.all(jer_smear(ttbar, 1.1, seed=3) == jer_smear(ttbar, 1.1, seed=3))
-    with pytest.raises(ValueError, match="positive"):
-        jer_smear(ttbar, -1.0)
-    with pytest.raises(KeyError, match="jet_genpt"):
-        jer_smear(selection.read_events("data", ["jet_pt", "jet_eta"]), 1.1)
+    assert ak.all(jer_smear(ttbar, "up") == jer_smear(ttbar, "up"))
+    with pytest.raises(ValueError, match="nominal, up, down.*'sideways'"):
+        jer_smear(ttbar, "sideways")
+    with pytest.raises(KeyError, match="jet_genpt.*event|event.*jet_genpt"):
+        jer_smear(selection.read_events("data", ["jet_pt", "jet_eta", "jet_phi"]))
 
 
 @pytest.mark.parametrize(
@@ -197,14 +229,21 @@ def test_btag_weights_preserve_the_untagged_total(detector_level):
 # --- the calibration the variations start from describes the generated detector ----------------
 
 
-def test_simulated_jets_have_the_published_resolution(detector_level):
-    """Simulated jets are smeared to the resolution in data that corrections.json publishes, so the
-    JER variation applies only the ratio of scale factors. Without the smearing, or with the
-    simulation's own resolution (without the scale factor 1.12), the fractions below are far off."""
-    _, _, reco = detector_level
+@pytest.mark.parametrize("data", [False, True], ids=["simulation", "data"])
+def test_jets_have_the_published_resolution(detector_level, data):
+    """Simulated jets have the simulation's resolution that corrections.json publishes, jets in
+    data that resolution times the scale factor of their η (1.1-1.16): the smearing of the
+    analysis (``jer_smear``) brings the one to the other. With the wrong one of the two
+    resolutions, the fractions below are far off."""
+    partons, cfg, reco = detector_level
+    if data:
+        reco = toydetector.detect(np.random.default_rng(8), partons, cfg, data=True)
     genpt, pt = reco["jet_genpt"], reco["jet_pt"]
     matched = genpt > 50.0  # 4σ above the 20 GeV reconstruction threshold: no selection bias
-    pull = (pt[matched] / genpt[matched] - 1) / corrections.jet_resolution(genpt[matched])
+    sigma = corrections.jet_resolution(genpt[matched])
+    if data:
+        sigma = sigma * corrections.jer_scale_factor(reco["jet_eta"][matched])
+    pull = (pt[matched] / genpt[matched] - 1) / sigma
     for k in (1.0, 2.0):  # Gaussian fractions within ±1σ and ±2σ, with their binomial errors
         p = stats.norm.cdf(k) - stats.norm.cdf(-k)
         error = np.sqrt(p * (1 - p) / matched.sum())

@@ -343,9 +343,9 @@ SYSTEMATICS: dict[str, Systematic] = {
                    "jet energy scale ±1σ (3 % at 30 GeV, 1 % at 100 GeV); selection redone",
                    corrections=("jes_uncertainty",)),
         Systematic("jer", "shift", MODEL_SAMPLES, _JETS, "JER",
-                   "jet energy resolution scale factor 1.12 → 1.17 (hybrid smearing), "
-                   "one-sided; down symmetrized",
-                   one_sided=True, corrections=("jer_sf", "jet_resolution")),
+                   "jet energy resolution data/MC scale factor ±1σ (1.4–6 %, by η), "
+                   "hybrid smearing of the simulation; selection redone",
+                   corrections=("jer_sf", "jet_resolution", "jer_smear")),
         Systematic("generator", "alternative", (SIGNAL,), _TTBAR, "Generator",
                    "alternative matrix-element generator for tt̄, one-sided; down symmetrized",
                    one_sided=True, alternative_sample="ttbar_generator"),

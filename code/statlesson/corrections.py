@@ -1,7 +1,8 @@
 """Detector corrections, read with correctionlib as CMS analyses read the calibration groups' files.
 
 The bundled ``data/corrections.json`` follows the correctionlib JSON schema (version 2). It holds
-the jet energy scale uncertainty, the jet energy resolution and its data/MC scale factor, the
+the jet energy scale uncertainty, the simulation's jet energy resolution, its data/MC scale factor
+and the smearing that applies it (``jer_smear``, used by :mod:`statlesson.variations`), the
 b-tagging scale factors by flavour and the simulation's tagging efficiency, and the lepton scale
 factors, each with ``nominal``/``up``/``down`` where it has an uncertainty (see ``data/README.md``).
 
@@ -86,13 +87,16 @@ def jes_uncertainty(pt_gev, eta, *, path: str | Path | None = None):
 
 
 def jet_resolution(pt_gev, *, path: str | Path | None = None):
-    """Relative jet pT resolution in data for jets of ``pt_gev`` (dimensionless)."""
+    """Relative jet pT resolution of the simulation for jets of ``pt_gev`` (dimensionless)."""
     return evaluate("jet_resolution", pt_gev, path=path)
 
 
-def jer_scale_factor(variation: str = "nominal", *, path: str | Path | None = None) -> float:
-    """Data/MC jet energy resolution scale factor: ``"nominal"``, ``"up"`` or ``"down"``."""
-    return float(evaluate("jer_sf", _check_variation(variation), path=path))
+def jer_scale_factor(eta, variation: str = "nominal", *, path: str | Path | None = None):
+    """Data/MC jet energy resolution scale factor of jets at ``eta``: nominal, up or down.
+
+    Data's resolution is the simulation's (:func:`jet_resolution`) times this factor.
+    """
+    return evaluate("jer_sf", eta, _check_variation(variation), path=path)
 
 
 def btag_scale_factor(flavour, variation: str = "nominal", *, path: str | Path | None = None):

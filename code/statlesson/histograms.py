@@ -195,7 +195,7 @@ def required_branches(sample: str) -> list[str]:
     role = _role(sample)
     if role == "data":
         return branches
-    branches += ["weight", "weight_lepsf"]
+    branches += ["weight", "weight_lepsf", *variations.JER_BRANCHES]  # simulation: JER smearing
     for name, direction in computed_variations(sample)[1:]:  # after the nominal
         syst = get_systematic(name)
         if syst.branches is not None:
@@ -203,8 +203,6 @@ def required_branches(sample: str) -> list[str]:
             branches += [syst.replaces] if syst.replaces else []
         if syst.jet_flavours:
             branches.append("jet_flavour")
-        if "jer_sf" in syst.corrections:
-            branches += list(variations.JET_KEY_BRANCHES)
     return list(dict.fromkeys(branches))  # unique, in order
 
 
@@ -235,18 +233,20 @@ def variation_arrays(
         )
     target = get_sample(sample).fills
     w_nominal = selection.nominal_weight(events, sample, lumi_pb)
-    nominal_obs = selection.region_observables(events)
+    # simulation: the jets smeared to the resolution of data (JER), as every template starts
+    jet_pt = None if get_sample(sample).is_data else variations.jer_smear(events)
+    nominal_obs = selection.region_observables(events, jet_pt)
     for name, direction in computed_variations(sample):
         syst = None if name is None else get_systematic(name)
         obs, weights = nominal_obs, w_nominal
         if syst is not None and syst.mechanism == "weight":
-            weights = w_nominal * variations.weight_factor(events, name, direction)
+            weights = w_nominal * variations.weight_factor(events, name, direction, jet_pt)
             if sample == SIGNAL and syst.keeps_inclusive_xsec:
                 # σ(varied) / σ(nominal) = Σ k / N over all generated events (generator weight 1)
                 branch = syst.branches[0 if direction == "up" else 1]
                 weights = weights * generator_sums["n_generated"] / generator_sums[f"sumw_{branch}"]
         elif syst is not None and syst.mechanism == "shift":
-            shifted = variations.shifted_jet_pt(events, name, direction)
+            shifted = variations.shifted_jet_pt(events, name, direction, jet_pt)
             obs = selection.region_observables(events, shifted)
         for region, (mask, values) in obs.items():
             mask = ak.to_numpy(mask)

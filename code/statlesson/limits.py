@@ -19,7 +19,6 @@ from scipy import optimize, stats
 
 from .fitting import (
     PRECISE,
-    VALUE,
     _check_data,
     _check_fit_results,
     _index,
@@ -60,7 +59,7 @@ def profile_scan(
     delta = []
     for value in values:
         init = conditional_init(fit_results, poi_name, value)
-        _, twice_nll = refit(model, data, init, [i], tolerance=VALUE)
+        _, twice_nll = refit(model, data, init, [i])
         delta.append(twice_nll - fit_results.best_twice_nll)
     return ScanResults(
         name=poi_name,
@@ -93,9 +92,8 @@ def expected_limits(
     first (no fits); then μ is solved for with fixed-μ fits
     (:func:`statlesson.fitting.refit`), one per q_μ,A, since ``background_pars`` are
     the unconditional best fit of the Asimov data. The fits use the tolerance
-    :data:`~statlesson.fitting.PRECISE`: started near the minimum, with
-    :data:`~statlesson.fitting.VALUE` SLSQP stopped up to 0.008 above it on the
-    lesson's model (3·10⁻⁴ in CLs). The search starts at a Fisher-information estimate
+    :data:`~statlesson.fitting.PRECISE` (a looser one stops SLSQP short of the
+    minimum). The search starts at a Fisher-information estimate
     of the median, takes inverse-interpolation steps kept inside the bracket of fits
     below and above the target (bisection when a step does not halve the miss), and
     stops at a fitted μ where the expected CLs is within 10⁻⁴ of α; the bands share

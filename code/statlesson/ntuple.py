@@ -45,6 +45,7 @@ BTAG_MEDIUM = 0.800
 
 #: Reconstructed branches present in every file (data and simulation).
 DATA_BRANCHES: tuple[str, ...] = (
+    "event",
     "jet_pt", "jet_eta", "jet_phi", "jet_mass", "jet_btag",
     "lep_pt", "lep_eta", "lep_phi", "lep_flavour",
     "met_pt", "met_phi",

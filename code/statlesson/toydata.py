@@ -122,6 +122,8 @@ def _to_arrays(reco: dict, weights: dict | None, keep: np.ndarray) -> dict[str, 
         col = np.take_along_axis(reco[name][keep], order, axis=1)[v_sorted]
         jets[name[4:]] = ak.unflatten(_round(name, col), counts)
     out: dict[str, ak.Array] = {"jet": ak.zip(jets)}
+    if weights is not None:  # simulation: the number of the generated event (from 1)
+        out["event"] = np.flatnonzero(keep).astype(np.int64) + 1
     for name in ["lep_pt", "lep_eta", "lep_phi", "lep_flavour", "met_pt", "met_phi"]:
         out[name] = _round(name, reco[name][keep])
     if weights is not None:
@@ -130,9 +132,9 @@ def _to_arrays(reco: dict, weights: dict | None, keep: np.ndarray) -> dict[str, 
     return out
 
 
-def _generate(rng: np.random.Generator, cfg: GenConfig, n: int):
+def _generate(rng: np.random.Generator, cfg: GenConfig, n: int, *, data: bool = False):
     partons = generate_partons(rng, cfg, n)
-    reco = detect(rng, partons, cfg)
+    reco = detect(rng, partons, cfg, data=data)
     weights = event_weights(partons, cfg, reco)
     keep = _skim(reco)
     return reco, weights, keep
@@ -212,12 +214,14 @@ def generate_pseudodata(
         if name == SIGNAL:
             mean *= truth["mu_ttbar"]
         n = int(rng.poisson(mean))
-        reco, weights, keep = _generate(rng, CONFIGS[name], n)
+        reco, weights, keep = _generate(rng, CONFIGS[name], n, data=True)
         keep &= rng.uniform(size=n) < weights["weight_lepsf"]
         parts.append(_to_arrays(reco, None, keep))
     merged = {k: ak.concatenate([p[k] for p in parts]) for k in parts[0]}
     order = _rng(_MIX_STREAM, *extra).permutation(len(merged["met_pt"]))  # mix the processes
-    return {k: v[order] for k, v in merged.items()}
+    mixed = {k: v[order] for k, v in merged.items()}
+    mixed["event"] = np.arange(1, len(order) + 1, dtype=np.int64)  # recorded in this order
+    return mixed
 
 
 def _check_seed(seed: object) -> int:

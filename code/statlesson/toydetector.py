@@ -17,6 +17,7 @@ from .toyevents import GenConfig, Partons, wrap_phi
 
 __all__ = [
     "BTAG_SF_UNCERTAINTY",
+    "JER_ETA_EDGES",
     "JER_SF",
     "JER_SF_UNCERTAINTY",
     "btag_efficiency",
@@ -24,13 +25,18 @@ __all__ = [
     "detect",
     "event_weights",
     "jes_uncertainty",
+    "jer_scale_factor",
     "jet_resolution",
     "lepton_scale_factor",
 ]
 
-#: Data/MC jet-energy-resolution scale factor (|η| < 2.4) and its uncertainty. The stored jet pT is
-#: already smeared with the nominal factor, so a variation applies the *ratio* to it.
-JER_SF, JER_SF_UNCERTAINTY = 1.12, 0.05
+#: Data/MC jet-energy-resolution scale factors in bins of |η| (edges), and their uncertainties: the
+#: values CMS measured for 2015 data at 13 TeV. Jets in data are reconstructed with the simulation's
+#: resolution times this factor; the simulated ntuples keep the simulation's resolution, and the
+#: analysis smears them (``jer_smear`` in the corrections file), as CMS analyses do.
+JER_ETA_EDGES = (0.0, 0.5, 0.8, 1.1, 1.3, 1.7, 1.9, 2.1, 2.3, 2.5)
+JER_SF = (1.095, 1.120, 1.097, 1.103, 1.118, 1.100, 1.162, 1.160, 1.161)
+JER_SF_UNCERTAINTY = (0.018, 0.028, 0.017, 0.033, 0.014, 0.033, 0.044, 0.048, 0.060)
 
 #: Uncertainty of the b-tagging scale factors by hadron flavour (nominal scale factor 1 in the toy):
 #: b jets 3 %, c jets twice that (as in CMS), light-flavour (mistag) 10 %.
@@ -46,13 +52,18 @@ def jes_uncertainty(pt_gev, eta):
 
 
 def jet_resolution(pt_gev: np.ndarray) -> np.ndarray:
-    """Relative jet pT resolution in data (noise, stochastic and constant terms), dimensionless.
+    """Relative jet pT resolution of the simulation (noise, stochastic, constant terms).
 
-    About 20 % at 30 GeV and 11 % at 100 GeV, i.e. the simulation's resolution times a data/MC scale
-    factor of about 1.12.
+    About 20 % at 30 GeV and 10 % at 100 GeV; in data it is wider by :func:`jer_scale_factor`.
     """
     pt = np.maximum(pt_gev, 1.0)
     return np.sqrt((3.0 / pt) ** 2 + 0.9**2 / pt + 0.04**2)
+
+
+def jer_scale_factor(eta: np.ndarray) -> np.ndarray:
+    """Nominal data/MC resolution scale factor of jets at ``eta`` (:data:`JER_SF`)."""
+    index = np.digitize(np.abs(eta), JER_ETA_EDGES[1:-1])
+    return np.asarray(JER_SF)[index]
 
 
 def btag_efficiency(pt_gev: np.ndarray, flavour: np.ndarray) -> np.ndarray:
@@ -87,14 +98,21 @@ def lepton_scale_factor(pt_gev: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray
     return sf, 0.01 + 0.01 * a
 
 
-def detect(rng, partons: Partons, cfg: GenConfig) -> dict[str, np.ndarray]:
-    """Turn partons into reconstructed jets, lepton and MET; return padded (n, k) jet columns."""
+def detect(
+    rng, partons: Partons, cfg: GenConfig, *, data: bool = False
+) -> dict[str, np.ndarray]:
+    """Turn partons into reconstructed jets, lepton and MET; return padded (n, k) jet columns.
+
+    Jets get the simulation's resolution (:func:`jet_resolution`); with ``data=True`` the
+    resolution of data, wider by the scale factor :func:`jer_scale_factor`.
+    """
     n = partons.pt.shape[0]
     response = np.where(partons.flavour == 5, cfg.b_response, cfg.response)
     gen_pt = partons.pt * np.clip(response + 0.05 * rng.standard_normal(partons.pt.shape), 0.5, 1.2)
     gen_eta = partons.eta + 0.02 * rng.standard_normal(partons.pt.shape)
     gen_phi = wrap_phi(partons.phi + 0.02 * rng.standard_normal(partons.pt.shape))
-    reco_pt = gen_pt * np.maximum(1 + jet_resolution(gen_pt) * rng.standard_normal(gen_pt.shape), 0.0)
+    width = jet_resolution(gen_pt) * (jer_scale_factor(gen_eta) if data else 1.0)
+    reco_pt = gen_pt * np.maximum(1 + width * rng.standard_normal(gen_pt.shape), 0.0)
     eta = gen_eta + 0.01 * rng.standard_normal(gen_pt.shape)
     phi = wrap_phi(gen_phi + 0.01 * rng.standard_normal(gen_pt.shape))
     valid = partons.valid
@@ -195,14 +213,48 @@ _LEPTON_UNC = "0.01+0.01*min(abs(y)/2.4,1)"
 _B_EFF = "0.50+0.15*min(max((x-30)/70,0),1)"
 
 
+def _by_abs_eta(values: list[float]) -> dict:
+    """Binning node in η, symmetric about 0, with ``values`` in the |η| bins of JER_ETA_EDGES."""
+    edges = [-e for e in reversed(JER_ETA_EDGES[1:])] + list(JER_ETA_EDGES)
+    return {"nodetype": "binning", "input": "eta", "edges": edges, "flow": "clamp",
+            "content": list(reversed(values)) + list(values)}  # fmt: skip
+
+
+_JER_SMEAR_INPUTS = [
+    _PT, _ETA,
+    {"name": "phi", "type": "real", "description": "azimuth (a source of the random number)"},
+    {"name": "genpt", "type": "real", "description": "matched generator-jet pT in GeV, or -1"},
+    {"name": "event", "type": "int", "description": "event number"},
+    {"name": "resolution", "type": "real", "description": "relative resolution (simulation)"},
+    {"name": "sf", "type": "real", "description": "data/MC resolution scale factor"},
+]  # fmt: skip
+# unmatched: the `transform` replaces phi by a standard-normal number hashed from the jet and
+# the event; matched: the reco-generator difference stretched by sf
+_JER_SMEAR = {
+    "nodetype": "binning", "input": "genpt", "edges": [-1.0, 0.0, "inf"], "flow": "clamp",
+    "content": [
+        {"nodetype": "transform", "input": "phi",
+         "rule": {"nodetype": "hashprng", "inputs": ["pt", "eta", "phi", "event"],
+                  "distribution": "normal"},
+         "content": _formula("max(0,1+sqrt(max(x*x-1,0))*y*z)", ["sf", "resolution", "phi"])},
+        _formula("max(0,1+(x-1)*(y-z)/y)", ["sf", "pt", "genpt"]),
+    ],
+}  # fmt: skip
+
+
 def correction_set():
     """The toy detector's calibration as a ``correctionlib`` CorrectionSet (schema version 2).
 
     Corrections (inputs → output):
 
     * ``jes_uncertainty`` (pt, eta) → relative jet-energy-scale uncertainty;
-    * ``jet_resolution`` (pt) → relative jet pT resolution in data;
-    * ``jer_sf`` (variation) → data/MC resolution scale factor: nominal, up, down;
+    * ``jet_resolution`` (pt) → relative jet pT resolution of the simulation;
+    * ``jer_sf`` (eta, variation) → data/MC resolution scale factor: nominal, up, down;
+    * ``jer_smear`` (pt, eta, phi, genpt, event, resolution, sf) → factor on a simulated jet's
+      pT that widens its resolution by ``sf``, as CMS publishes its JER smearing: the
+      reco–generator difference scaled for a jet with a generator match (``genpt`` > 0),
+      a Gaussian of width ``resolution`` · √(sf² − 1) for one without (``genpt`` = −1), its
+      random number a hash of the jet and the event number (``HashPRNG``), so reproducible;
     * ``btag_sf`` (flavour, variation) → b-tagging scale factor of the medium working point;
     * ``btag_efficiency`` (pt, flavour) → tagging efficiency of this simulation (an analysis
       measures it in its own simulation; here the generator knows it exactly);
@@ -213,8 +265,8 @@ def correction_set():
     """
     import correctionlib.schemav2 as cs
 
-    jer = {"nominal": JER_SF, "up": JER_SF + JER_SF_UNCERTAINTY,
-           "down": JER_SF - JER_SF_UNCERTAINTY}  # fmt: skip
+    jer = {v: _by_abs_eta([sf + sign * unc for sf, unc in zip(JER_SF, JER_SF_UNCERTAINTY)])
+           for v, sign in (("nominal", 0.0), ("up", 1.0), ("down", -1.0))}  # fmt: skip
     btag = {
         v: {"nodetype": "category", "input": "flavour",
             "content": [{"key": f, "value": 1.0 + sign * unc}
@@ -241,10 +293,15 @@ def correction_set():
                       output=dict(output, description="relative pT resolution"),
                       description="Relative jet pT resolution in data (|eta| < 2.4).",
                       data=_formula(_RESOLUTION, ["pt"])),
-        cs.Correction(name="jer_sf", version=1, inputs=[_VARIATION],
+        cs.Correction(name="jer_sf", version=1, inputs=[_ETA, _VARIATION],
                       output=dict(output, description="resolution scale factor"),
-                      description="Data/MC jet energy resolution scale factor.",
+                      description="Data/MC jet energy resolution scale factor, by eta.",
                       data=_by_variation(jer)),
+        cs.Correction(name="jer_smear", version=1, inputs=_JER_SMEAR_INPUTS,
+                      output=dict(output, description="factor on the jet pT"),
+                      description="Hybrid JER smearing of a simulated jet (scaling if "
+                                  "matched, stochastic if not).",
+                      data=_JER_SMEAR),
         cs.Correction(name="btag_sf", version=1, inputs=[_FLAVOUR, _VARIATION],
                       output=dict(output, description="scale factor"),
                       description="b-tagging scale factor, medium working point, by flavour.",

@@ -7,7 +7,8 @@ Four mechanisms (:attr:`statlesson.catalogue.Systematic.mechanism`), one functio
   corrections file): :func:`weight_ratio`, :func:`btag_weight`, :func:`weight_factor`;
 * **kinematic shift** — the jet momenta change and the selection is redone (jet energy scale and
   resolution, from the corrections file): :func:`jes_shift`, :func:`jer_smear`,
-  :func:`shifted_jet_pt`;
+  :func:`shifted_jet_pt`. The simulation's jets are first smeared to the resolution of data
+  (:func:`jer_smear` with the nominal scale factor); every template of simulation starts there;
 * **alternative sample** — a different simulation of the same process (generator, hadronizer): read
   the other file (:attr:`~statlesson.catalogue.Systematic.alternative_sample`);
 * **normalization** — a constant factor on a sample's yield (luminosity, background cross sections):
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import awkward as ak
 import numpy as np
-from scipy.special import ndtri
 
 from . import corrections
 from .catalogue import SYSTEMATICS, Systematic, get_systematic
@@ -30,12 +30,10 @@ from .selection import require_branches, select_jets
 
 __all__ = [
     "FLAVOURS",
-    "JET_KEY_BRANCHES",
-    "JER_SEED",
+    "JER_BRANCHES",
     "btag_weight",
     "jer_smear",
     "jes_shift",
-    "jet_random_normal",
     "shifted_jet_pt",
     "weight_factor",
     "weight_ratio",
@@ -43,10 +41,6 @@ __all__ = [
 
 #: Hadron flavours of the jets (b, c, light), as in the ``jet_flavour`` branch.
 FLAVOURS: tuple[int, ...] = (5, 4, 0)
-
-#: Seed of the stochastic part of the JER smearing (jets without a generator match), so that the
-#: histograms are the same in every run.
-JER_SEED: int = 42
 
 
 def _direction(direction: str) -> int:
@@ -83,79 +77,47 @@ def weight_ratio(events: ak.Array, systematic: str, direction: str) -> np.ndarra
     return ak.to_numpy(ratio).astype(np.float64)
 
 
-def jes_shift(events: ak.Array, direction: str) -> ak.Array:
-    """Jet pT (GeV) with the jet energy scale shifted by ±1σ: pT · (1 ± δ(pT, η))."""
+def jes_shift(events: ak.Array, direction: str, jet_pt: ak.Array | None = None) -> ak.Array:
+    """Jet pT (GeV) with the jet energy scale shifted by ±1σ: pT · (1 ± δ(pT, η)).
+
+    ``jet_pt`` is the pT to shift (default: the stored one); for simulation pass the
+    JER-smeared pT (:func:`jer_smear`), which is what the nominal templates use.
+    """
     sign = _direction(direction)
     require_branches(events, ("jet_pt", "jet_eta"), "the jet energy scale shift")
-    delta = corrections.jes_uncertainty(events.jet_pt, events.jet_eta)
-    return events.jet_pt * (1.0 + sign * delta)
+    pt = events.jet_pt if jet_pt is None else jet_pt
+    return pt * (1.0 + sign * corrections.jes_uncertainty(pt, events.jet_eta))
 
 
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    """The SplitMix64 finalizer: a well-mixed 64-bit hash of each element (wraps modulo 2^64)."""
-    x = x + np.uint64(0x9E3779B97F4A7C15)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+#: Branches the JER smearing reads: the jet, its generator match and the event number (whose hash
+#: with the jet gives the random number of an unmatched jet).
+JER_BRANCHES: tuple[str, ...] = ("jet_pt", "jet_eta", "jet_phi", "jet_genpt", "event")
 
 
-#: Jet branches whose values key the random number of each jet (:func:`jet_random_normal`).
-JET_KEY_BRANCHES: tuple[str, ...] = ("jet_pt", "jet_eta", "jet_phi", "jet_genpt")
+def jer_smear(events: ak.Array, variation: str = "nominal") -> ak.Array:
+    """Jet pT (GeV) of simulated jets smeared to the resolution of data, as CMS does.
 
-
-def jet_random_normal(events: ak.Array, seed: int) -> ak.Array:
-    """One standard-normal random number per jet, fixed by ``seed`` and the jet itself.
-
-    The number is a hash of the seed, the jet's stored kinematics (:data:`JET_KEY_BRANCHES`) and its
-    position in the event, turned into a Gaussian by the inverse normal CDF. Unlike numbers drawn
-    in sequence from a generator, it does not depend on which other events are processed with the
-    jet: a file read whole or in chunks (episode 6) gives every jet the same smearing.
-    (Experiments seed their smearing from event and jet properties for the same reason.)
+    The simulation's jets have the simulation's resolution σ (``jet_resolution``); data are
+    wider by the scale factor s(η) (``jer_sf``, ``variation`` nominal, up or down). The factor
+    on each jet comes from the corrections file's ``jer_smear`` (the hybrid method): a jet
+    matched to a generator jet (``jet_genpt`` > 0 and |pT − pT_gen| < 3 σ pT) has its
+    difference to the generator jet stretched, pT_gen + s (pT − pT_gen); an unmatched one
+    (pileup) gets pT · (1 + σ √(s² − 1) z), with z a standard-normal number that correctionlib
+    hashes from the jet and the event number (``HashPRNG``): the same in every run, and for a
+    file read whole or in chunks. Nominal, up and down use the same z, so they differ only by s.
     """
-    missing = [b for b in JET_KEY_BRANCHES if b not in events.fields]
-    if missing:
-        raise KeyError(
-            f"per-jet random numbers need the branch(es) {', '.join(missing)}; "
-            f"read {', '.join(JET_KEY_BRANCHES)}"
-        )
-    counts = ak.num(events.jet_pt)
-    index = ak.to_numpy(ak.flatten(ak.local_index(events.jet_pt))).astype(np.uint64)
-    bits = np.full(len(index), seed, dtype=np.uint64)
-    for branch in JET_KEY_BRANCHES:
-        values = ak.to_numpy(ak.flatten(events[branch])).astype(np.float64)
-        bits = _splitmix64(bits ^ values.view(np.uint64))
-    bits = _splitmix64(bits ^ index)
-    uniform = ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53  # in (0, 1)
-    return ak.unflatten(ndtri(uniform), counts)
-
-
-def jer_smear(
-    events: ak.Array,
-    scale_factor: float,
-    *,
-    seed: int = JER_SEED,
-) -> ak.Array:
-    """Jet pT (GeV) smeared with the CMS hybrid method by a relative resolution scale factor.
-
-    Matched jets (``jet_genpt > 0`` and |pT − pT_gen| < 3 σ_JER pT) are scaled deterministically:
-    pT → pT · max(0, 1 + (s − 1)(pT − pT_gen)/pT); unmatched jets get a Gaussian smearing of width
-    σ_JER · sqrt(max(s² − 1, 0)) from :func:`jet_random_normal` with ``seed``: reproducible, and
-    the same for a jet whether the file is processed at once or in chunks. ``s`` = 1 leaves every
-    jet unchanged; s > 1 widens the resolution, s < 1 narrows it (only matched jets can be
-    narrowed).
-    """
-    if scale_factor <= 0:
-        raise ValueError(f"JER scale factor must be positive, got {scale_factor}")
-    if "jet_genpt" not in events.fields:
-        raise KeyError("JER smearing needs the generator-level jet pT branch 'jet_genpt' (simulation)")
-    pt, genpt = events.jet_pt, events.jet_genpt
-    sigma = corrections.jet_resolution(pt)
-    matched = (genpt > 0) & (abs(pt - genpt) < 3 * sigma * pt)
-    scaled = pt * np.maximum(0.0, 1.0 + (scale_factor - 1.0) * (pt - genpt) / pt)
-    noise = jet_random_normal(events, seed)
-    width = sigma * np.sqrt(max(scale_factor**2 - 1.0, 0.0))
-    stochastic = pt * np.maximum(0.0, 1.0 + width * noise)
-    return ak.where(matched, scaled, stochastic)
+    require_branches(events, JER_BRANCHES, "the JER smearing (simulation only)")
+    pt, eta = events.jet_pt, events.jet_eta
+    resolution = corrections.jet_resolution(pt)
+    scale_factor = corrections.jer_scale_factor(eta, variation)
+    genpt = events.jet_genpt
+    matched = (genpt > 0) & (abs(pt - genpt) < 3 * resolution * pt)
+    event = ak.broadcast_arrays(events.event, pt)[0]  # one entry per jet
+    factor = corrections.evaluate(
+        "jer_smear", pt, eta, events.jet_phi, ak.where(matched, genpt, -1.0), event,
+        resolution, scale_factor,
+    )  # fmt: skip
+    return pt * factor
 
 
 def btag_weight(
@@ -197,39 +159,47 @@ def btag_weight(
     return ak.to_numpy(ak.prod(per_jet, axis=1))
 
 
-def weight_factor(events: ak.Array, systematic: str, direction: str) -> np.ndarray:
+def weight_factor(
+    events: ak.Array, systematic: str, direction: str, jet_pt: ak.Array | None = None
+) -> np.ndarray:
     """Per-event factor on the nominal weight for any weight systematic of the catalogue.
 
-    A b-tagging systematic (with ``jet_flavours``) uses :func:`btag_weight`, the others their
-    weight branches (:func:`weight_ratio`). Raises ``KeyError`` for a systematic of another
-    mechanism.
+    A b-tagging systematic (with ``jet_flavours``) uses :func:`btag_weight` on the jets of
+    ``jet_pt`` (the nominal, JER-smeared pT of simulation), the others their weight branches
+    (:func:`weight_ratio`). Raises ``KeyError`` for a systematic of another mechanism.
     """
     syst = get_systematic(systematic)
     if syst.mechanism != "weight":
         raise KeyError(f"'{systematic}' is a {syst.mechanism} systematic, not an event weight")
     if syst.jet_flavours:
-        return btag_weight(events, flavours=syst.jet_flavours, direction=direction)
+        return btag_weight(
+            events, flavours=syst.jet_flavours, direction=direction, jet_pt=jet_pt
+        )
     return weight_ratio(events, systematic, direction)
 
 
-def shifted_jet_pt(events: ak.Array, systematic: str, direction: str) -> ak.Array:
-    """Jet pT (GeV) of a kinematic-shift systematic of the catalogue, ``up`` or ``down``.
+def shifted_jet_pt(
+    events: ak.Array, systematic: str, direction: str, nominal_pt: ak.Array | None = None
+) -> ak.Array:
+    """Jet pT (GeV) of simulated jets for a kinematic-shift systematic, ``up`` or ``down``.
 
     The shift follows from the corrections the systematic uses: the jet energy scale
-    uncertainty (:func:`jes_shift`) or the resolution scale factor, whose varied value relative
-    to the nominal one smears the jets (:func:`jer_smear`). Raises ``KeyError`` for a systematic
-    that is not a shift.
+    uncertainty shifts the nominal, JER-smeared pT (:func:`jes_shift`; ``nominal_pt``, if
+    given, saves recomputing it), the resolution scale factor's up or down value smears the
+    stored pT again (:func:`jer_smear`). Raises ``KeyError`` for a systematic that is not a
+    shift.
     """
     syst = get_systematic(systematic)
     if syst.mechanism != "shift":
         raise KeyError(f"'{systematic}' is a {syst.mechanism} systematic, not a jet shift")
     if "jes_uncertainty" in syst.corrections:
-        return jes_shift(events, direction)
+        nominal = jer_smear(events) if nominal_pt is None else nominal_pt
+        return jes_shift(events, direction, nominal)
     if "jer_sf" in syst.corrections:
         _direction(direction)
-        ratio = corrections.jer_scale_factor(direction) / corrections.jer_scale_factor()
-        return jer_smear(events, ratio, seed=JER_SEED)
+        return jer_smear(events, direction)
     raise KeyError(
         f"no jet-momentum shift for the corrections {syst.corrections} of '{systematic}'; "
         "known: jes_uncertainty, jer_sf"
     )
+
