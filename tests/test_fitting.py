@@ -148,14 +148,15 @@ def test_covariance_impacts_agree_with_refits(likelihood, fit_results):
 def test_the_shortcut_picks_every_leading_parameter_for_the_exact_ranking(
     likelihood, fit_results
 ):
-    """Episode 5 refits only the seven parameters the covariance shortcut ranks first; the
-    five largest exact post-fit impacts of all nuisance parameters must be among them."""
+    """Episode 5 refits only the eight parameters the covariance shortcut ranks first; the
+    seven largest exact post-fit impacts of all nuisance parameters must be among them (with
+    seven refits, the jet energy resolution, sixth by its exact impact, was left out)."""
     pdf, data = likelihood
     approx = fitting.covariance_impacts(fit_results, POI)
     exact = fitting.refit_impacts(pdf, data, fit_results, approx.labels, POI)
     size = np.maximum(np.abs(exact.postfit_up), np.abs(exact.postfit_down))
-    largest = {exact.labels[k] for k in np.argsort(-size)[:5]}
-    assert largest <= set(approx.labels[:7])
+    largest = {exact.labels[k] for k in np.argsort(-size)[:7]}
+    assert largest <= set(approx.labels[:8])
 
 
 def test_grouped_impact_matches_a_fit_with_the_group_fixed(likelihood, fit_results):

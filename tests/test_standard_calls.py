@@ -75,7 +75,7 @@ def test_impacts_match_cabinetry_ranking(lesson_workspace, fit_results):
                                    atol=1e-3, err_msg=field)
     # the shortcut only chooses which parameters to refit: the three leading parameters of the
     # refits are among its first four (the third and fourth can tie). Its own sizes can be far
-    # off here (jer: +0.017 against +0.010 / -0.031 exact), which is why the page shows refits.
+    # off here, which is why the page shows refits.
     quick = fitting.covariance_impacts(results, POI)
     size = np.maximum(np.abs(standard.postfit_up), np.abs(standard.postfit_down))
     leading = [standard.labels[k] for k in np.argsort(-size)[:3]]
