@@ -6,7 +6,10 @@
   longer cells) + 1/2 per folded cell (tag ``hide-input``: the figure is shown and discussed, its
   code is not typed);
 - exercise minutes are each exercise's own estimate, written at the end of its title, e.g.
-  ``:::{exercise} Add a control region · 10 min``; an exercise's solution costs no teaching time.
+  ``:::{exercise} Add a control region · 10 min``; an exercise's solution costs no teaching time;
+- an in-class exercise (one in the core) asks for few **new lines**: the code lines of its
+  solution (comments and blank lines aside) that do not appear in the exercise's text, which
+  gives the names and the skeleton to copy. At most ``minutes - 2`` of them: 3 for 5 minutes.
 
 Prose words are those of markdown cells outside exercises and solutions, without directive lines
 (``:::{admonition}``, ``:class:``, ...). The **core** of an episode is every cell not tagged
@@ -151,6 +154,34 @@ def cell_minutes(cell, role: str) -> tuple[float, float]:
     if role == "exercise":
         return 0.0, exercise_minutes(cell)
     return 0.0, 0.0
+
+
+NEW_LINES_SLACK_MIN = 2  # minutes of an exercise that are not for typing new lines
+
+
+def _code_part(line: str) -> str:
+    return line.split("#", 1)[0].strip()
+
+
+def exercise_new_lines(nb) -> list[tuple[int, float, int, list[str]]]:
+    """For each exercise: (cell index, minutes, number of new lines, the new lines).
+
+    The new lines are the solution's code lines, without comments, that do not appear in the
+    exercise's text (see the module docstring); the solution is every solution cell after the
+    exercise, up to the next exercise.
+    """
+    out, current = [], None
+    for index, (cell, role) in enumerate(zip(nb.cells, roles(nb))):
+        if role == "exercise":
+            known = {_code_part(line) for line in cell["source"].splitlines()}
+            current = [index, exercise_minutes(cell), known, []]
+            out.append(current)
+        elif role == "solution" and cell["cell_type"] == "code" and current is not None:
+            for line in cell["source"].splitlines():
+                code = _code_part(line)
+                if code and code not in current[2]:
+                    current[3].append(code)
+    return [(i, minutes, len(new), new) for i, minutes, _, new in out]
 
 
 def estimate(nb) -> Estimate:

@@ -21,6 +21,8 @@ import lessonplan as plan
 TOLERANCE = 0.15  # the schedules may differ from the rule by this fraction ...
 ROUNDING_MIN = 0.5  # ... or by rounding to whole minutes, whichever is larger
 CORE_BUDGET_MIN = 90.0
+#: The 90-minute plan ends here: a 90-minute slot keeps 10 minutes for questions and trouble.
+SLOT_PLAN_MIN = 80
 INTRO = plan.ROOT / "intro.md"
 NOTES = plan.ROOT / "episodes" / "instructor-notes.md"
 FRONT_CORE = re.compile(r"\*Core: (\d+) min teaching, (\d+) min exercises · "
@@ -216,6 +218,31 @@ def test_the_core_of_setup_and_episodes_1_to_5_fits_90_minutes(estimates):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_in_class_exercises_ask_for_few_new_lines(path):
+    """An exercise of the core gives the names and the skeleton: its solution adds at most
+    minutes - 2 code lines that the exercise's text does not contain."""
+    nb = plan.read(path)
+    for index, minutes, n_new, new in plan.exercise_new_lines(nb):
+        if plan.OPTIONAL in plan.tags(nb.cells[index]):
+            continue  # homework, not in class
+        allowed = minutes - plan.NEW_LINES_SLACK_MIN
+        assert n_new <= allowed, (f"cell {index}: {n_new} new lines for {minutes:.0f} min "
+                                  f"(at most {allowed:.0f}): {new}")
+
+
+def test_new_lines_count_what_the_text_does_not_give():
+    nb = new_notebook(cells=[
+        new_markdown_cell(
+            ":::{exercise} Try · 5 min\n:label: ex-t\n```python\nx = f(1)\ny = ...\n```\n:::"),
+        new_markdown_cell(":::{solution-start} ex-t\n:::"),
+        new_code_cell("x = f(1)  # given\n\n# a comment\ny = g(x)\nprint(y)"),
+        new_markdown_cell(":::{solution-end}\n:::"),
+    ])
+    ((index, minutes, n_new, new),) = plan.exercise_new_lines(nb)
+    assert (index, minutes, n_new, new) == (0, 5.0, 2, ["y = g(x)", "print(y)"])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_front_matter_states_the_estimate(path, estimates):
     e = estimates[path.stem]
     first = plan.read(path).cells[0].source
@@ -316,7 +343,7 @@ def test_instructor_plans_state_the_estimates_and_add_up(title, full, estimates)
     covered = {linked_stem(row[1]) for row in episodes}
     assert covered >= {path.stem for path in CORE_NOTEBOOKS}
     if title == "The 90-minute plan":
-        assert clock(timed[-1][0]) <= CORE_BUDGET_MIN
+        assert clock(timed[-1][0]) <= SLOT_PLAN_MIN
         assert [linked_stem(row[1]) for row in rows if row not in timed] == ["setup"]
 
 
