@@ -365,3 +365,16 @@ def test_presenter_copy_has_no_solution_and_no_optional_cell(path):
             assert cell.source not in kept
     assert not any(":::{solution" in cell.source for cell in copy.cells)
     assert plan.undefined_names(copy) == []
+
+
+def test_episode_2_core_names_every_systematic_of_the_model():
+    """The core of episode 2 introduces every systematic by its name in the configuration, so
+    that no later core cell uses one the core has not introduced (the model can only contain
+    the catalogue's systematics: tests/test_model.py checks the configuration against it)."""
+    from statlesson import catalogue
+
+    nb = plan.read(plan.ROOT / "episodes" / "02-systematics.ipynb")
+    core = "\n".join(cell.source for cell in nb.cells
+                     if cell.cell_type == "markdown" and plan.OPTIONAL not in plan.tags(cell))
+    missing = [name for name in catalogue.SYSTEMATICS if f"`{name}`" not in core]
+    assert missing == [], f"episode 2's core does not name {missing}"
