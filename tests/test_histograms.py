@@ -612,3 +612,25 @@ def test_filled_templates_follow_the_catalogue(templates):
                     assert not np.allclose(varied, nominal, rtol=1e-9, atol=0), (
                         syst.name, sample, region, direction,
                     )
+
+
+def test_file_variation_arrays_are_computed_once_per_version_of_the_file(tmp_path, root):
+    """The shape tests reuse what the templates computed from a file, and a rewritten file is
+    read again: the cache is keyed by the file's size and modification time."""
+    import shutil
+
+    copy = tmp_path / "sample.root"
+    shutil.copy(root / "data" / "wjets.root", copy)
+    first = histograms.file_variation_arrays("wjets", path=copy)
+    assert histograms.file_variation_arrays("wjets", path=copy) is first  # not recomputed
+    with pytest.raises(ValueError, match="read-only"):
+        first[0][4][0] = 0.0  # nobody changes what the next caller gets
+    shutil.copy(root / "data" / "single_top.root", copy)  # another file at the same path
+    again = histograms.file_variation_arrays("wjets", path=copy)
+    assert again is not first and len(again[0][2]) != len(first[0][2])
+    expected = histograms.variation_arrays("wjets", selection.read_events(
+        "wjets", histograms.required_branches("wjets"), path=copy))
+    for a, b in zip(again, expected, strict=True):
+        assert a[:2] == b[:2]
+        for x, y in zip(a[2:], b[2:]):
+            np.testing.assert_array_equal(x, y)

@@ -27,21 +27,18 @@ import numpy as np
 import pandas as pd
 from scipy.special import chdtrc
 
-from . import selection
 from .catalogue import (
     DATA_SAMPLE,
     LUMI_DATA_PB,
-    SIGNAL,
     TEMPLATE_SYSTEMATICS,
 )
 from .histograms import (
     INPUT_SAMPLES,
     Templates,
     check_binning,
+    file_variation_arrays,
     histogram_name,
     new_histogram,
-    required_branches,
-    variation_arrays,
 )
 from .selection import REGIONS, get_region
 
@@ -174,9 +171,9 @@ def shape_tests(
 ) -> pd.DataFrame:
     """The shape test (:func:`shape_chi2`) of every variation filled from events.
 
-    Reads each simulated sample once and goes through the same variations, with the same
-    weights and selections, as the filling of the templates
-    (:func:`statlesson.histograms.variation_arrays`). Mirrored ``down`` templates are not
+    Uses the events, variations, weights and selections of the filling of the templates
+    (:func:`statlesson.histograms.file_variation_arrays`: after the templates, nothing is read
+    or computed again). Mirrored ``down`` templates are not
     tested: their shape change is that of ``up``. Returns a table indexed by ``sample``,
     ``region``, ``systematic`` and ``direction``, with columns ``chi2``, ``ndf`` and
     ``p_value`` (the χ² probability of a shape change at least this large if there were none).
@@ -185,12 +182,8 @@ def shape_tests(
     for sample in INPUT_SAMPLES:
         if sample == DATA_SAMPLE:
             continue
-        events = selection.read_events(sample, required_branches(sample), data_dir=data_dir)
-        sums = None
-        if sample == SIGNAL:
-            sums = selection.read_generator_sums(sample, data_dir=data_dir)
-        for name, region, mask, values, weights in variation_arrays(
-            sample, events, generator_sums=sums, lumi_pb=lumi_pb
+        for name, region, mask, values, weights in file_variation_arrays(
+            sample, data_dir=data_dir, lumi_pb=lumi_pb
         ):
             per_event = np.zeros(mask.size)
             per_event[mask] = weights

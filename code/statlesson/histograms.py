@@ -8,23 +8,22 @@ names in the file are ``{region}_{sample}`` for the nominal templates and the ps
 ``4j2b_ttbar``) and ``{region}_{sample}_{systematic}_{up|down}`` for the variations (e.g.
 ``4j2b_ttbar_jes_up``).
 
-Every template systematic of the catalogue has an ``up`` and a ``down`` histogram in the file.
-For the one-sided ones (the alternative tt̄ samples and the jet energy resolution) ``down`` is
-the symmetrized ``2 · nominal − up`` (:func:`symmetrize`): the lesson's one symmetrization. The
-configuration reads these ``down`` histograms (not cabinetry's ``Symmetrize``), so the mirrored
-templates episode 3 shows are the ones the fit uses.
+Every template systematic has an ``up`` and a ``down`` histogram in the file; for the one-sided
+ones (the alternative tt̄ samples) ``down`` is the symmetrized ``2 · nominal − up``
+(:func:`symmetrize`), which the configuration reads (not cabinetry's ``Symmetrize``).
 
-Filling reads each sample's file once (only the branches it needs, :func:`required_branches`):
-weight variations reuse the nominal observable with other weights; jet-energy variations redo
-the selection and the observable with shifted jet pT. Histograms are ``hist.Hist`` with
-``Weight()`` storage (sums of squared weights for the MC statistical uncertainty), in expected
-events at the pseudo-data luminosity. Entries outside the observable range go to the flow bins,
-which the statistical model does not use.
+Filling reads each sample's file once (only the branches it needs, :func:`required_branches`;
+:func:`file_variation_arrays` keeps what was computed from a file for the next caller, such as
+the shape tests): weight variations reuse the nominal observable with other weights; jet-energy
+variations redo the selection with shifted jet pT. Histograms are ``hist.Hist`` with
+``Weight()`` storage, in expected events at the pseudo-data luminosity; entries outside the
+observable range go to the flow bins, which the statistical model does not use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from pathlib import Path
 
 import awkward as ak
@@ -44,6 +43,7 @@ from .catalogue import (
     get_systematic,
 )
 from .fileio import atomic_output, open_root
+from .ntuple import corrections_path
 from .selection import REGIONS, get_region
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "complete_templates",
     "computed_variations",
     "expected_names",
+    "file_variation_arrays",
     "fill_sample",
     "histogram_name",
     "new_histogram",
@@ -274,24 +275,56 @@ def fill_sample(
     """
     _role(sample)
     if events is None:
-        events = selection.read_events(
-            sample, required_branches(sample), data_dir=data_dir, path=path
-        )
-    sums = None
-    if sample == SIGNAL:
-        sums = selection.read_generator_sums(sample, data_dir=data_dir, path=path)
+        arrays = file_variation_arrays(sample, data_dir=data_dir, path=path, lumi_pb=lumi_pb)
+    else:
+        sums = None
+        if sample == SIGNAL:
+            sums = selection.read_generator_sums(sample, data_dir=data_dir, path=path)
+        arrays = variation_arrays(sample, events, generator_sums=sums, lumi_pb=lumi_pb)
     out = Templates()
-    for name, region, mask, values, weights in variation_arrays(
-        sample, events, generator_sums=sums, lumi_pb=lumi_pb
-    ):
+    for name, region, mask, values, weights in arrays:
         if not mask.any():
             raise ValueError(
                 f"no event of sample '{sample}' passes the selection of region '{region}' "
-                f"({len(events)} events read): cannot build its templates"
+                f"({mask.size} events read): cannot build its templates"
             )
         h = new_histogram(region)
         h.fill(values, weight=weights)
         out[name] = h
+    return out
+
+
+def file_variation_arrays(
+    sample: str,
+    *,
+    data_dir: str | Path | None = None,
+    path: str | Path | None = None,
+    lumi_pb: float = LUMI_DATA_PB,
+) -> tuple[tuple[str, str, np.ndarray, np.ndarray, np.ndarray], ...]:
+    """:func:`variation_arrays` of ``sample``'s file, computed once per version of the file.
+
+    The versions (size and modification time) of the file and of the corrections file, and the
+    catalogue's variations of the sample, key a cache of the last 8 results (read-only arrays),
+    so that the templates and the shape tests of one session read and smear each file once.
+    """
+    file_path = selection.check_ntuple(
+        sample, required_branches(sample), data_dir=data_dir, path=path
+    ).resolve()
+    # what the arrays depend on: the file, the corrections file and the catalogue's variations
+    versions = tuple((p.stat().st_mtime_ns, p.stat().st_size)
+                     for p in (file_path, corrections_path().resolve()))
+    return _file_arrays(sample, file_path, versions, tuple(computed_variations(sample)), lumi_pb)
+
+
+@lru_cache(maxsize=8)
+def _file_arrays(sample: str, path: Path, _versions: tuple, _variations: tuple,
+                 lumi_pb: float) -> tuple:
+    events = selection.read_events(sample, required_branches(sample), path=path)
+    sums = selection.read_generator_sums(sample, path=path) if sample == SIGNAL else None
+    out = tuple(variation_arrays(sample, events, generator_sums=sums, lumi_pb=lumi_pb))
+    for item in out:
+        for array in item[2:]:
+            array.setflags(write=False)
     return out
 
 
