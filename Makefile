@@ -1,6 +1,7 @@
 # Systematics and Statistics lesson
 #   make book   create .venv, install everything, build the site into _build/html
-#   make test   same install, then unit tests + every notebook executed once (in parallel), then
+#   make test   same install, then ruff and mypy on the package (make lint), unit tests + every
+#               notebook executed once (in parallel), then
 #               the strict book build + the built site checked in headless Chromium (tests/test_site.py)
 #   make lock   rewrite requirements.lock from pyproject.toml (what everything above installs)
 SHELL := /bin/bash
@@ -21,7 +22,7 @@ UV_VERSION := 0.13.9
 UV := $(BIN)/uv --quiet
 LOCK := requirements.lock
 
-.PHONY: all install which-python lock book test test-timing site-check browser data bench serve mathjax presenter clean
+.PHONY: all install which-python lock lint book test test-timing site-check browser data bench serve mathjax presenter clean
 
 all: book
 
@@ -67,6 +68,13 @@ book: install $(CACHE)/.inputs
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "Site built: _build/html/index.html"
 
+# The helper package's lint, format and type checks (configured in pyproject.toml): ruff and mypy,
+# pinned in the lock. `make test` runs them first; a finding fails it.
+lint: install
+	$(BIN)/ruff check code/statlesson
+	$(BIN)/ruff format --check code/statlesson
+	$(BIN)/mypy
+
 # Two steps. First the unit tests and every notebook, each executed once (tests/test_notebooks.py),
 # on both cores with pytest-xdist (--dist loadfile: a test file runs whole on one worker, except that
 # each notebook is its own unit; they run in no fixed order, which also shows that they do not
@@ -76,7 +84,7 @@ book: install $(CACHE)/.inputs
 # Each of the two workers (and each notebook kernel it starts) uses one BLAS thread: with
 # OpenBLAS's default of one thread per core, two workers on two cores fight over them and the
 # fits run several times slower.
-test: install browser $(CACHE)/.inputs
+test: install browser $(CACHE)/.inputs lint
 	OPENBLAS_NUM_THREADS=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 \
 	  --dist loadfile --no-loadscope-reorder -m "not book and not presenter"
 	OPENBLAS_NUM_THREADS=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2 \

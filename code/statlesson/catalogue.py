@@ -8,7 +8,8 @@ learners read; a test checks it against this catalogue in both directions.
 
 Adding a systematic is one :class:`Systematic` entry here plus its block in the configuration.
 
-Units: cross sections in pb, luminosities in pb^-1, so that ``xsec_pb * lumi_pb`` is a number of events.
+Units: cross sections in pb, luminosities in pb^-1, so that ``xsec_pb * lumi_pb`` is a number of
+events.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ LUMI_FRACTION: float = 0.125
 LUMI_DATA_PB: float = LUMI_2015_PB * LUMI_FRACTION
 
 #: Relative luminosity uncertainty used in the model: 2.3 %, the value of the 2015 CMS tt̄ papers
-#: (CMS-TOP-16-006). The final 2015 calibration (arXiv:2104.01927) gives 1.6 %; we keep the value the
+#  (CMS-TOP-16-006). The final 2015 calibration (arXiv:2104.01927) gives 1.6 %; we keep the value
+# the
 #: measurement we compare with used.
 LUMI_REL_UNCERTAINTY: float = 0.023
 
@@ -62,14 +64,16 @@ SIGMA_TTBAR_PB: float = 831.76
 
 #: Published values of σ(tt̄) at 13 TeV to compare with, by label, in pb: (central, +total, −total).
 #: Theory: Top++ 2.0 NNLO+NNLL, scale +19.77 −29.20 and PDF+α_s ± 35.06 pb, added in quadrature.
-#: CMS lepton+jets 2015 (CMS-TOP-16-006, arXiv:1701.06228): 888 ± 2 (stat) +26 −28 (syst) ± 20 (lumi).
+#  CMS lepton+jets 2015 (CMS-TOP-16-006, arXiv:1701.06228): 888 ± 2 (stat) +26 −28 (syst) ± 20
+# (lumi).
 REFERENCE_XSEC_PB: dict[str, tuple[float, float, float]] = {
     "NNLO+NNLL prediction": (831.76, (19.77**2 + 35.06**2) ** 0.5, (29.20**2 + 35.06**2) ** 0.5),
     "CMS ℓ+jets, 2015 data": (888.0, (2**2 + 26**2 + 20**2) ** 0.5, (2**2 + 28**2 + 20**2) ** 0.5),
 }
 
 #: Branching fraction of tt̄ → (e or μ) ν b + q q̄' b, counting only direct W → eν, μν decays:
-#: 2 × BR(W → eν or μν) × BR(W → hadrons) = 2 × (2 × 0.1086) × 0.6741 (PDG). τ decays are not generated.
+#  2 × BR(W → eν or μν) × BR(W → hadrons) = 2 × (2 × 0.1086) × 0.6741 (PDG). τ decays are not
+# generated.
 BR_LEPTON_JETS: float = 2 * (2 * 0.1086) * 0.6741
 
 
@@ -159,7 +163,8 @@ SAMPLES: dict[str, Sample] = {
             filter_eff=BR_LEPTON_JETS,
             n_generated=90_000,
             xsec_source=_TTBAR_SOURCE,
-            description="tt̄ with an alternative matrix-element generator (harder spectrum, more radiation).",
+            description="tt̄ with an alternative matrix-element generator "
+            "(harder spectrum, more radiation).",
         ),
         Sample(
             name="ttbar_hadronizer",
@@ -171,14 +176,16 @@ SAMPLES: dict[str, Sample] = {
             filter_eff=BR_LEPTON_JETS,
             n_generated=90_000,
             xsec_source=_TTBAR_SOURCE,
-            description="tt̄ with an alternative parton shower/hadronizer (softer jet response, more FSR).",
+            description="tt̄ with an alternative parton shower/hadronizer "
+            "(softer jet response, more FSR).",
         ),
         Sample(
             name="single_top",
             role="background",
             label="single top (tW)",
             color="#5790fc",
-            # tW: 35.85 pb for t and for t̄ (approx. NNLO, Kidonakis), lepton+jets decays as for tt̄.
+            # tW: 35.85 pb for t and for t̄ (approx. NNLO, Kidonakis), lepton+jets decays as for
+            # tt̄.
             xsec_pb=71.7,
             filter_eff=BR_LEPTON_JETS,
             n_generated=60_000,
@@ -190,14 +197,16 @@ SAMPLES: dict[str, Sample] = {
             role="background",
             label=r"W+jets",
             color="#964a8b",
-            # W → eν plus W → μν, NNLO (FEWZ): 2 × 20508.9 pb. The toy generates only W + ≥ 4 partons
+            # W → eν plus W → μν, NNLO (FEWZ): 2 × 20508.9 pb. The toy generates only W + ≥ 4
+            # partons
             # with pT > 30 GeV; filter_eff is the toy's assumed fraction of such events, tuned so
             # that W+jets is a background of about 10 % in 4j1b, as in CMS lepton+jets selections
             # with b tags.
             xsec_pb=2 * 20508.9,
             filter_eff=0.0035,
             n_generated=600_000,
-            xsec_source="NNLO FEWZ W → ℓν, 20508.9 pb per lepton flavour (CMS 13 TeV reference values)",
+            xsec_source="NNLO FEWZ W → ℓν, 20508.9 pb per lepton flavour "
+            "(CMS 13 TeV reference values)",
             description="W boson (→ e/μ + ν) with at least four additional partons.",
         ),
         Sample(
@@ -206,7 +215,8 @@ SAMPLES: dict[str, Sample] = {
             color="black",
             role="data",
             description=(
-                "Pseudo-data for an eighth of the 2015 dataset, drawn from the model with the injected "
+                "Pseudo-data for an eighth of the 2015 dataset, drawn from the model with the "
+                "injected "
                 "truth recorded in data/truth.json."
             ),
         ),
@@ -224,9 +234,7 @@ def get_sample(name: str) -> Sample:
     try:
         return SAMPLES[name]
     except KeyError:
-        raise KeyError(
-            f"unknown sample '{name}'; valid samples: {', '.join(SAMPLES)}"
-        ) from None
+        raise KeyError(f"unknown sample '{name}'; valid samples: {', '.join(SAMPLES)}") from None
 
 
 #: The signal: the sample whose cross section the measurement determines.

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import dask
+import pandas as pd
 from dask.core import get_dependencies
 
 __all__ = ["close_cluster", "plot_task_graph", "task_graph_table", "worker_processes"]
@@ -22,7 +22,9 @@ def _layer_label(key: Any) -> str:
     return name.rsplit("-", 1)[0]  # drop the token Dask appends to every layer name
 
 
-def _graph(collection: Any, optimize: bool) -> tuple[dict[Any, set[Any]], dict[Any, int], dict[str, list[Any]]]:
+def _graph(
+    collection: Any, optimize: bool
+) -> tuple[dict[Any, set[Any]], dict[Any, int], dict[str, list[Any]]]:
     """A collection's tasks: their inputs, their depth and the layers in topological order.
 
     ``depth`` is the longest path from an input task (the column in :func:`plot_task_graph`);
@@ -57,7 +59,8 @@ def task_graph_table(collection: Any, *, optimize: bool = False) -> pd.DataFrame
             "tasks": len(keys),
             "depends on": ", ".join(
                 sorted({_layer_label(dep) for key in keys for dep in inputs[key]})
-            ) or "—",
+            )
+            or "—",
         }
         for layer, keys in layers.items()
     }
@@ -86,7 +89,8 @@ def plot_task_graph(collection: Any, *, optimize: bool = False, ax=None):
         for i, key in enumerate(keys):
             position[key] = (x, (height - 1) / 2 - (len(keys) - 1) / 2 + i + shift)
         ax.scatter(*zip(*(position[k] for k in keys), strict=True), s=90, zorder=2,
-                   color=plt.get_cmap("tab10")(colour % 10), label=f"{layer} ({len(keys)})")  # fmt: skip
+                   color=plt.get_cmap("tab10")(colour % 10),
+                    label=f"{layer} ({len(keys)})")  # fmt: skip
     for key, deps in inputs.items():
         for dep in deps:
             (x0, y0), (x1, y1) = position[dep], position[key]

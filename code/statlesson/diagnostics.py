@@ -196,12 +196,16 @@ def shape_tests(
                 for direction in syst.computed:
                     varied = arrays[histogram_name(region, sample, syst.name, direction)]
                     chi2, ndf = shape_chi2(
-                        nominal, varied, get_region(region).bins,
+                        nominal,
+                        varied,
+                        get_region(region).bins,
                         same_events=syst.mechanism != "alternative",
                     )
                     p_value = float(chdtrc(ndf, chi2)) if ndf > 0 else 1.0
                     rows[sample, region, syst.name, direction] = {
-                        "chi2": chi2, "ndf": ndf, "p_value": p_value,
+                        "chi2": chi2,
+                        "ndf": ndf,
+                        "p_value": p_value,
                     }
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index = pd.MultiIndex.from_tuples(
@@ -258,9 +262,7 @@ def shape_chi2_data(templates: Templates, sample: str, region: str, systematic: 
 def relative_stat_uncertainty(h: hist.Hist) -> np.ndarray:
     """Relative MC statistical uncertainty per bin, √(Σw²)/Σw; NaN for empty bins (undefined)."""
     values, variances = h.values(), h.variances()
-    return np.divide(
-        np.sqrt(variances), values, out=np.full_like(values, np.nan), where=values > 0
-    )
+    return np.divide(np.sqrt(variances), values, out=np.full_like(values, np.nan), where=values > 0)
 
 
 def effective_entries(h: hist.Hist) -> np.ndarray:

@@ -45,8 +45,9 @@ __all__ = [
     "without",
 ]
 
+
 def covariance(fit_results: FitResults) -> np.ndarray:
-    """Covariance matrix of the fitted parameters, from cabinetry's correlations and uncertainties."""
+    """Covariance matrix of the fitted parameters, from cabinetry's correlations and errors."""
     sigma = np.asarray(fit_results.uncertainty)
     return np.asarray(fit_results.corr_mat) * np.outer(sigma, sigma)
 
@@ -158,12 +159,13 @@ def covariance_impacts(
 
 
 def _check_data(model: pyhf.pdf.Model, data: Sequence[float]) -> None:
-    """Raise ``ValueError`` if ``data`` is not the model's observed counts followed by its auxdata."""
+    """Raise ``ValueError`` unless ``data`` is the model's observed counts, then its auxdata."""
     n_main, n_aux = model.config.nmaindata, model.config.nauxdata
     n = np.size(data)
     if np.ndim(data) != 1 or n != n_main + n_aux:
         raise ValueError(
-            f"data must hold the model's {n_main} observed counts followed by its {n_aux} auxiliary "
+            f"data must hold the model's {n_main} observed counts followed by its {n_aux} "
+            "auxiliary "
             f"data ({n_main + n_aux} numbers), got {n}; take both from "
             "cabinetry.model_utils.model_and_data(workspace)"
         )
@@ -187,7 +189,7 @@ PRECISE: float = 1e-6
 def refit(
     model: pyhf.pdf.Model,
     data: Sequence[float],
-    init: Sequence[float],
+    init: Sequence[float] | np.ndarray,
     fixed: Sequence[int] = (),
     *,
     tolerance: float = PRECISE,
@@ -213,9 +215,7 @@ def refit(
         )
     bad = [k for k in fixed if not 0 <= k < npars]
     if bad:
-        raise ValueError(
-            f"fixed parameter indices {bad} are out of range: the model has {npars}"
-        )
+        raise ValueError(f"fixed parameter indices {bad} are out of range: the model has {npars}")
     fix = list(model.config.suggested_fixed())
     for k in fixed:
         fix[k] = True
@@ -226,7 +226,10 @@ def refit(
             pyhf.set_backend(tensorlib, optimizer)
             try:
                 pars, twice_nll = pyhf.infer.mle.fit(
-                    data, model, init_pars=start, fixed_params=fix,
+                    data,
+                    model,
+                    init_pars=start,
+                    fixed_params=fix,
                     return_fitted_val=True,
                 )
                 return np.asarray(pars), float(twice_nll)
@@ -278,7 +281,7 @@ def refit_impacts(
         if postfit:
             shifts += [fit_results.uncertainty[j], -fit_results.uncertainty[j]]
             columns += [2, 3]
-        for column, shift in zip(columns, shifts):
+        for column, shift in zip(columns, shifts, strict=True):
             if shift == 0:  # unconstrained or fixed: no impact, as in cabinetry
                 impacts[row, column] = 0.0
                 continue
@@ -384,7 +387,8 @@ def drop_modifiers(
     for channel in out["channels"]:
         for sample in channel["samples"]:
             keep = [
-                m for m in sample["modifiers"]
+                m
+                for m in sample["modifiers"]
                 if not ((not types or m["type"] in types) and (not names or m["name"] in names))
             ]
             dropped += len(sample["modifiers"]) - len(keep)

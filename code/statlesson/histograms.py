@@ -22,7 +22,7 @@ observable range go to the flow bins, which the statistical model does not use.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -198,6 +198,7 @@ def required_branches(sample: str) -> list[str]:
         return branches
     branches += ["weight", "weight_lepsf", *variations.JER_BRANCHES]  # simulation: JER smearing
     for name, direction in computed_variations(sample)[1:]:  # after the nominal
+        assert name is not None  # only the nominal has no name
         syst = get_systematic(name)
         if syst.branches is not None:
             branches.append(syst.branches[0 if direction == "up" else 1])
@@ -241,12 +242,15 @@ def variation_arrays(
         syst = None if name is None else get_systematic(name)
         obs, weights = nominal_obs, w_nominal
         if syst is not None and syst.mechanism == "weight":
+            assert name is not None and direction is not None
             weights = w_nominal * variations.weight_factor(events, name, direction, jet_pt)
             if sample == SIGNAL and syst.keeps_inclusive_xsec:
+                assert syst.branches is not None and generator_sums is not None
                 # σ(varied) / σ(nominal) = Σ k / N over all generated events (generator weight 1)
                 branch = syst.branches[0 if direction == "up" else 1]
                 weights = weights * generator_sums["n_generated"] / generator_sums[f"sumw_{branch}"]
         elif syst is not None and syst.mechanism == "shift":
+            assert name is not None and direction is not None
             shifted = variations.shifted_jet_pt(events, name, direction, jet_pt)
             obs = selection.region_observables(events, shifted)
         for region, (mask, values) in obs.items():
@@ -270,10 +274,12 @@ def fill_sample(
     nominal and the variations of :func:`computed_variations`, named as in the file: for an
     alternative tt̄ sample that is ``{region}_ttbar_{systematic}_up``. Yields in events at
     ``lumi_pb`` (pb^-1). For the signal, the variations marked ``keeps_inclusive_xsec`` in the
-    catalogue keep the inclusive cross section fixed (divided by their generator-level effect). Raises ``ValueError``
+    catalogue keep the inclusive cross section fixed (divided by their generator-level effect).
+    Raises ``ValueError``
     naming sample and region if no event is selected.
     """
     _role(sample)
+    arrays: Iterable[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]]
     if events is None:
         arrays = file_variation_arrays(sample, data_dir=data_dir, path=path, lumi_pb=lumi_pb)
     else:
@@ -311,14 +317,16 @@ def file_variation_arrays(
         sample, required_branches(sample), data_dir=data_dir, path=path
     ).resolve()
     # what the arrays depend on: the file, the corrections file and the catalogue's variations
-    versions = tuple((p.stat().st_mtime_ns, p.stat().st_size)
-                     for p in (file_path, corrections_path().resolve()))
+    versions = tuple(
+        (p.stat().st_mtime_ns, p.stat().st_size) for p in (file_path, corrections_path().resolve())
+    )
     return _file_arrays(sample, file_path, versions, tuple(computed_variations(sample)), lumi_pb)
 
 
 @lru_cache(maxsize=8)
-def _file_arrays(sample: str, path: Path, _versions: tuple, _variations: tuple,
-                 lumi_pb: float) -> tuple:
+def _file_arrays(
+    sample: str, path: Path, _versions: tuple, _variations: tuple, lumi_pb: float
+) -> tuple:
     events = selection.read_events(sample, required_branches(sample), path=path)
     sums = selection.read_generator_sums(sample, path=path) if sample == SIGNAL else None
     out = tuple(variation_arrays(sample, events, generator_sums=sums, lumi_pb=lumi_pb))

@@ -9,19 +9,19 @@ draws into them. Ratio panels use mplhep's comparison functions; data points car
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import hist
 import matplotlib.pyplot as plt
 import mplhep
 import numpy as np
 from matplotlib.axes import Axes
-
 from mplhep.comparison_functions import get_comparison
 
 from .catalogue import get_sample, get_systematic
 from .diagnostics import relative_stat_uncertainty, staterror_uncertainty
 from .histograms import Templates, check_binning
-from .plotting import toy_label, events_label, ratio_axes
+from .plotting import events_label, ratio_axes, toy_label
 from .selection import REGIONS
 
 __all__ = [
@@ -68,7 +68,12 @@ def plot_stack(
     )  # fmt: skip
     prediction = sum(hists[1:], start=hists[0])  # the total MC, with its variances
     total, stat = prediction.values(), np.sqrt(prediction.variances())
-    band = {"hatch": "////", "facecolor": "none", "edgecolor": "grey", "linewidth": 0}
+    band: dict[str, Any] = {
+        "hatch": "////",
+        "facecolor": "none",
+        "edgecolor": "grey",
+        "linewidth": 0,
+    }
     main.stairs(total + stat, edges, baseline=total - stat, fill=True, label="MC stat. unc.",
                 **band)  # fmt: skip
     rel = staterror_uncertainty(hists)
@@ -184,7 +189,7 @@ def plot_ratios(
     rel = np.nan_to_num(relative_stat_uncertainty(nominal))
     ax.stairs(1 + rel, edges, baseline=1 - rel, fill=True, color="grey", alpha=0.3,
               label="MC stat. (nominal)")  # fmt: skip
-    for (label, h), (color, ls) in zip(varied.items(), _RATIO_STYLES):
+    for (label, h), (color, ls) in zip(varied.items(), _RATIO_STYLES, strict=False):
         check_binning(nominal, h, label)
         ratio = _ratio(h, nominal)
         ax.stairs(ratio, edges, baseline=None, color=color, linestyle=ls, linewidth=3, label=label)
@@ -246,7 +251,7 @@ def plot_variation(
     scale = {id(h): (1.0 / _values(h).sum() if normalize else 1.0) for h in hists}
     nom = _values(nominal) * scale[id(nominal)]
     variances = nominal.variances()
-    nom_err = (np.sqrt(variances) if variances is not None else np.sqrt(_values(nominal)))
+    nom_err = np.sqrt(variances) if variances is not None else np.sqrt(_values(nominal))
     nom_err = nom_err * scale[id(nominal)]
     styles = [(nominal, "nominal", "black", "-"), (up, f"{label} up", "#e42536", "--")]
     if down is not None:
@@ -290,7 +295,9 @@ def plot_xsec_comparison(
     ax = ax if ax is not None else plt.subplots(figsize=(10, 4.5))[1]
     rows = [(label, measured, "black", "o")] + [
         (name, values, color, "s")
-        for (name, values), color in zip(references.items(), ["#5790fc", "#e42536", "#964a8b"])
+        for (name, values), color in zip(
+            references.items(), ["#5790fc", "#e42536", "#964a8b"], strict=False
+        )
     ]
     for y, (name, (value, up, down), color, marker) in enumerate(reversed(rows)):
         if up < 0 or down < 0:

@@ -9,8 +9,10 @@ Conventions:
 * Yields are expected numbers of events per bin (dimensionless counts).
 * ``data`` is always the full pyhf data vector: the observed counts of every bin, channel by channel
   in the order of ``model.config.channels`` (alphabetical), followed by the auxiliary data of the
-  constraint terms (``model.config.auxdata``). :func:`make_data` assembles it from per-channel counts.
-* A scan returns q(μ) = −2 ln λ(μ) = −2 ln L(μ, θ̂̂(μ)) + 2 ln L(μ̂, θ̂), the profile likelihood ratio
+  constraint terms (``model.config.auxdata``). :func:`make_data` assembles it from per-channel
+  counts.
+* A scan returns q(μ) = −2 ln λ(μ) = −2 ln L(μ, θ̂̂(μ)) + 2 ln L(μ̂, θ̂), the profile likelihood
+ratio
   test statistic, so its minimum is (numerically) 0 and the 68 % interval is where q(μ) ≤ 1.
 """
 
@@ -82,13 +84,15 @@ def counting_spec(
 
     Raises:
         ValueError: if lengths differ, yields are negative or non-finite, background bins are empty,
-            ``bkg_norm_unc`` is outside (0, 1), or only one of a pair of optional arguments is given.
+            ``bkg_norm_unc`` is outside (0, 1), or only one of a pair of optional arguments is
+            given.
     """
     sig = _as_yields(signal, "signal")
     bkg = _as_yields(background, "background", positive=True)
     if len(sig) != len(bkg):
         raise ValueError(
-            f"signal and background must have the same number of bins, got {len(sig)} and {len(bkg)}"
+            f"signal and background must have the same number of bins, got {len(sig)} and "
+            f"{len(bkg)}"
         )
     if bkg_norm_unc is not None and not 0.0 < bkg_norm_unc < 1.0:
         raise ValueError(
@@ -242,7 +246,8 @@ def fit_poi(
     Args:
         model: pyhf model with a parameter of interest.
         data: observed counts followed by the auxiliary data (see :func:`make_data`).
-        fixed_nps: if True, every nuisance parameter is fixed at its best-fit value from the full fit
+        fixed_nps: if True, every nuisance parameter is fixed at its best-fit value from the full
+        fit
             and only μ is fitted: σ_μ is then the statistical uncertainty alone.
 
     Raises:
@@ -285,12 +290,14 @@ def profile_scan(
         model: pyhf model with a parameter of interest.
         data: observed counts followed by the auxiliary data (see :func:`make_data`).
         mu_values: values of μ to scan (dimensionless, inside the POI bounds of the model).
-        fixed_nps: if True, the nuisance parameters are not profiled but fixed at their best-fit values
+        fixed_nps: if True, the nuisance parameters are not profiled but fixed at their best-fit
+        values
             θ̂ from the global fit ("statistics only"); the curve then shows the statistical
             uncertainty alone, and the difference to the profiled curve is the systematic part.
 
     Returns:
-        Array of q(μ) (dimensionless, ≥ 0 up to fit precision), one value per entry of ``mu_values``.
+        Array of q(μ) (dimensionless, ≥ 0 up to fit precision), one value per entry of
+        ``mu_values``.
         q = 1 marks the edges of the 68 % confidence interval.
 
     Raises:
@@ -348,14 +355,16 @@ def interval_from_scan(
 
     Raises:
         ValueError: for inputs of different lengths, fewer than three points, non-finite values,
-            μ not strictly increasing, level ≤ 0, or a scan that does not reach ``level`` on one side
+            μ not strictly increasing, level ≤ 0, or a scan that does not reach ``level`` on one
+            side
             of its minimum (then widen the scan range).
     """
     mu_arr = np.asarray(mu, dtype=float)
     q_arr = np.asarray(q, dtype=float)
     if mu_arr.ndim != 1 or mu_arr.shape != q_arr.shape:
         raise ValueError(
-            f"mu and q must be 1D arrays of the same length, got shapes {mu_arr.shape} and {q_arr.shape}"
+            f"mu and q must be 1D arrays of the same length, got shapes {mu_arr.shape} and "
+            f"{q_arr.shape}"
         )
     if mu_arr.size < 3:
         raise ValueError(f"a scan needs at least three points, got {mu_arr.size}")

@@ -114,9 +114,7 @@ def expected_limits(
             + (f" with the POI at {pars[i]}" if np.size(pars) > i else "")
         )
     if not 0.0 < confidence_level < 1.0:
-        raise ValueError(
-            f"confidence_level must lie between 0 and 1, got {confidence_level}"
-        )
+        raise ValueError(f"confidence_level must lie between 0 and 1, got {confidence_level}")
     alpha = 1.0 - confidence_level
     asimov = model.expected_data(pars)
     best = -2.0 * float(model.logpdf(pars, asimov)[0])
@@ -138,7 +136,6 @@ def expected_limits(
         limits[band] = _solve(fits, fit, band, targets[band], alpha, first, upper)
         first = np.nan  # the later bands start from the fits already made
     return limits
-
 
 
 def _expected_cls(sqrt_q_asimov: float) -> np.ndarray:
@@ -186,11 +183,7 @@ def _sigma_guess(model: pyhf.pdf.Model, pars: np.ndarray) -> float:
         up[k] += step
         down[k] -= step
         slopes[:, k] = (np.asarray(model.expected_actualdata(up)) - counts) / step
-        curvature[k] = -(
-            log_constraint(up)
-            + log_constraint(down)
-            - 2.0 * constraint
-        ) / step**2
+        curvature[k] = -(log_constraint(up) + log_constraint(down) - 2.0 * constraint) / step**2
     fisher = slopes.T @ (slopes / np.maximum(counts, 1e-9)[:, None])
     fisher += np.diag(curvature)
     try:
@@ -204,9 +197,7 @@ def _sigma_guess(model: pyhf.pdf.Model, pars: np.ndarray) -> float:
 def _target(band: int, alpha: float) -> float:
     """√q_μ,A at which the expected CLs of ``band`` (0 … 4 for −2σ … +2σ) is α."""
     return float(
-        optimize.brentq(
-            lambda root_q: _expected_cls(root_q)[band] - alpha, 0.0, 40.0, xtol=1e-12
-        )
+        optimize.brentq(lambda root_q: _expected_cls(root_q)[band] - alpha, 0.0, 40.0, xtol=1e-12)
     )
 
 
@@ -272,9 +263,7 @@ def _solve(
                 mu = 2.0 * low
             mu = min(mu, upper)
         fit(float(mu))
-    raise RuntimeError(
-        f"no expected limit of the {_BAND_NAMES[band]} band after {_MAX_FITS} fits"
-    )
+    raise RuntimeError(f"no expected limit of the {_BAND_NAMES[band]} band after {_MAX_FITS} fits")
 
 
 def observed_limit(scan: ScanResults, *, confidence_level: float = 0.95) -> float:

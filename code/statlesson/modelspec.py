@@ -37,13 +37,13 @@ __all__ = [
 ]
 
 
-
 def config_file() -> Path:
     """The lesson's cabinetry configuration, ``episodes/ttbar_config.yml`` in the repository.
 
     Its paths are relative to a working folder (see :func:`load_config`).
     """
     return lesson_root() / "episodes" / "ttbar_config.yml"
+
 
 def route_logging_to_stdout(level: int = logging.WARNING) -> None:
     """Send cabinetry's (and pyhf's) log messages of at least ``level`` to stdout, not stderr.
@@ -136,7 +136,8 @@ def save_workspace(workspace: dict[str, Any], path: str | Path) -> Path:
     """Write the workspace as JSON, atomically (a failed write never replaces a good file).
 
     Raises ``TypeError`` naming the problem if the workspace holds something JSON cannot store (for
-    example a numpy array: convert it with ``.tolist()``), and ``IsADirectoryError`` if ``path`` is a
+    example a numpy array: convert it with ``.tolist()``), and ``IsADirectoryError`` if ``path`` is
+    a
     folder.
     """
     path = Path(path)
@@ -168,7 +169,8 @@ def modifier_table(workspace: dict[str, Any]) -> pd.DataFrame:
             n_total = nominal.sum()
             for mod in sample["modifiers"]:
                 row = {"region": channel["name"], "sample": sample["name"],
-                       "modifier": mod["name"], "type": mod["type"], "up": np.nan, "down": np.nan}  # fmt: skip
+                       "modifier": mod["name"], "type": mod["type"],
+                       "up": np.nan, "down": np.nan}  # fmt: skip
                 if mod["type"] == "normsys":
                     row["up"], row["down"] = mod["data"]["hi"], mod["data"]["lo"]
                 elif mod["type"] == "histosys" and n_total > 0:

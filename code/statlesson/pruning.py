@@ -40,7 +40,11 @@ from .histograms import Templates
 from .selection import REGIONS
 
 __all__ = [
-    "PRUNE_FRACTION", "SAME_FACTOR_TOLERANCE", "decisions", "effect_table", "unpruned_config",
+    "PRUNE_FRACTION",
+    "SAME_FACTOR_TOLERANCE",
+    "decisions",
+    "effect_table",
+    "unpruned_config",
 ]
 
 #: A systematic whose effect on every region's total prediction is below this fraction of the

@@ -97,7 +97,7 @@ def lazy_events(
 
 
 def template_names(sample: str) -> list[str]:
-    """Names of the templates filled from ``sample``'s file, in the order of its ``template`` axis."""
+    """Names of the templates filled from ``sample``'s file, in its ``template`` axis's order."""
     target = get_sample(sample).fills  # an alternative sample fills variations of another
     return [
         histograms.histogram_name(region, target, name, direction)
@@ -158,7 +158,9 @@ def file_histogram(sample: str) -> hist.Hist:
     """
     axes = [histograms.new_histogram(region).axes[0] for region in REGIONS]
     if any(not np.array_equal(a.edges, axes[0].edges) for a in axes):
-        raise ValueError("the regions have different binnings; one observable axis cannot hold both")
+        raise ValueError(
+            "the regions have different binnings; one observable axis cannot hold both"
+        )
     return hist.Hist(
         hist.axis.IntCategory(range(len(template_names(sample))), name="template",
                               label=f"template of {sample}"),
@@ -177,7 +179,8 @@ def lazy_templates(
 ) -> dict[str, hist.dask.Hist]:
     """One lazy ``hist.dask.Hist`` per input file holding all its templates (no events read yet).
 
-    Each file is split as in :func:`lazy_events`. For each file, ``map_partitions`` runs :func:`partition_columns` on every chunk and the chunk's
+    Each file is split as in :func:`lazy_events`. For each file, ``map_partitions`` runs
+    :func:`partition_columns` on every chunk and the chunk's
     entries fill a :func:`file_histogram`. The symmetrized ``down`` templates are not here:
     :func:`compute_templates` adds them.
     """
@@ -216,7 +219,7 @@ def lazy_file_histogram(
 
 
 def split_templates(sample: str, h: hist.Hist) -> histograms.Templates:
-    """The templates in one file's :func:`file_histogram`, as 1D histograms with their region's axis."""
+    """The templates in one file's :func:`file_histogram`, as 1D histograms of their region."""
     out = histograms.Templates()
     for i, name in enumerate(template_names(sample)):
         template = histograms.new_histogram(name.split("_", 1)[0])

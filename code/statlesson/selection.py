@@ -6,7 +6,8 @@ The selection follows the Analysis Grand Challenge tt̄ analysis:
 * jets with pT > 30 GeV and |η| < 2.4, at least four of them;
 * b tagging at the medium working point (discriminant > 0.800);
 * region ``4j1b``: exactly one b-tagged jet, observable H_T (scalar sum of the selected jets' pT);
-* region ``4j2b``: at least two b-tagged jets, observable m_bjj, the mass of the three-jet combination
+* region ``4j2b``: at least two b-tagged jets, observable m_bjj, the mass of the three-jet
+combination
   with the largest pT among those that contain at least one b-tagged jet.
 
 Jet pT can be passed in explicitly so that the same code serves jet-energy-scale and -resolution
@@ -22,8 +23,8 @@ import awkward as ak
 import numpy as np
 import uproot
 
-from .fileio import open_root, root_contents
 from .catalogue import LUMI_DATA_PB, get_sample
+from .fileio import open_root, root_contents
 from .ntuple import BTAG_MEDIUM, RUNS_TREE, TREE_NAME, data_path
 
 __all__ = [
@@ -145,7 +146,7 @@ def check_ntuple(
     data_dir: str | Path | None = None,
     path: str | Path | None = None,
 ) -> Path:
-    """Check that ``sample``'s ntuple exists and has the ``events`` tree and ``branches``; return its path.
+    """Check that ``sample``'s ntuple exists, with the ``events`` tree and ``branches``; its path.
 
     Raises the errors described in :func:`read_events`, before any event is read.
     """
@@ -160,7 +161,8 @@ def check_ntuple(
             missing = [b for b in branches if b not in tree]
             if missing:
                 raise KeyError(
-                    f"branch(es) {', '.join(missing)} not found in {file_path} (sample '{sample}'); "
+                    f"branch(es) {', '.join(missing)} not found in {file_path} "
+                    f"(sample '{sample}'); "
                     f"available: {', '.join(k for k in tree.keys() if not k.startswith('n'))}"
                 )
     return file_path
@@ -191,7 +193,9 @@ def select_jets(events: ak.Array, jet_pt: ak.Array | None = None) -> ak.Array:
 
     ``jet_pt`` (GeV) replaces ``events.jet_pt``, e.g. for a jet-energy-scale variation.
     """
-    require_branches(events, ("jet_eta",) if jet_pt is not None else ("jet_pt", "jet_eta"), "jet selection")
+    require_branches(
+        events, ("jet_eta",) if jet_pt is not None else ("jet_pt", "jet_eta"), "jet selection"
+    )
     pt = events.jet_pt if jet_pt is None else jet_pt
     return (pt > JET_PT_MIN) & (abs(events.jet_eta) < JET_ETA_MAX)
 
@@ -202,7 +206,9 @@ def region_masks(events: ak.Array, jet_pt: ak.Array | None = None) -> dict[str, 
     Raises ``KeyError`` naming the branches of :data:`SELECTION_BRANCHES` the events lack.
     """
     needed = [b for b in SELECTION_BRANCHES if b not in ("jet_phi", "jet_mass")]
-    require_branches(events, needed if jet_pt is None else [b for b in needed if b != "jet_pt"], "selection")
+    require_branches(
+        events, needed if jet_pt is None else [b for b in needed if b != "jet_pt"], "selection"
+    )
     jets = select_jets(events, jet_pt)
     n_jets = ak.to_numpy(ak.sum(jets, axis=1))
     n_b = ak.to_numpy(ak.sum(jets & (events.jet_btag > BTAG_MEDIUM), axis=1))
@@ -217,10 +223,11 @@ def ht(jet_pt: ak.Array, jet_mask: ak.Array) -> np.ndarray:
 
 
 def m_bjj(events: ak.Array, jet_mask: ak.Array, jet_pt: ak.Array | None = None) -> np.ndarray:
-    """Trijet mass in GeV: of all three-jet combinations containing ≥ 1 b tag, the one with largest pT.
+    """Trijet mass in GeV: of the three-jet combinations with ≥ 1 b tag, the one of largest pT.
 
     Events must have at least three selected jets and one b tag (true in region 4j2b). The jet
-    four-momenta are built with explicit px, py, pz, E arithmetic, which is several times faster than
+    four-momenta are built with explicit px, py, pz, E arithmetic, which is several times faster
+    than
     going through a vector library for this one quantity.
     """
     require_branches(events, ("jet_pt", "jet_eta", "jet_phi", "jet_mass", "jet_btag"), "m_bjj")

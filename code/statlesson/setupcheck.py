@@ -7,8 +7,8 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from .fileio import open_root, root_contents
 from .catalogue import SAMPLES
+from .fileio import open_root, root_contents
 from .ntuple import TREE_NAME, data_path
 
 __all__ = ["STACK", "inventory", "versions"]
@@ -47,7 +47,8 @@ def versions(packages: tuple[str, ...] = STACK) -> dict[str, str]:
 def inventory(data_dir: str | Path | None = None) -> list[dict]:
     """Open every bundled ntuple and describe it: file, tree class, number of events, size in MB.
 
-    Raises ``FileNotFoundError`` (naming the file and ``make data``) if a file is missing, ``OSError``
+    Raises ``FileNotFoundError`` (naming the file and ``make data``) if a file is missing,
+    ``OSError``
     if a file is not a ROOT file and ``KeyError`` if it has no ``events`` tree (both naming the file
     and ``make data``).
     """

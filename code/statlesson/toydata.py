@@ -66,11 +66,14 @@ STREAMS: dict[str, int] = {
 DATA_STREAMS: dict[str, int] = {"ttbar": 1000, "single_top": 1001, "wjets": 1002}
 _MIX_STREAM = 2000
 
-#: Injected truth of the pseudo-data. Every nuisance parameter is at its nominal value (0); the signal
+#  Injected truth of the pseudo-data. Every nuisance parameter is at its nominal value (0); the
+# signal
 #: strength is close to the ratio of the CMS 2015 measurement to the NNLO+NNLL prediction (888/832).
 TRUTH: dict = {
     "mu_ttbar": 1.07,
-    "nuisance_parameters": "all at nominal (0): pseudo-data are generated with the nominal simulation",
+    "nuisance_parameters": (
+        "all at nominal (0): pseudo-data are generated with the nominal simulation"
+    ),
     "lumi_pb": LUMI_DATA_PB,
     "lumi_fraction_of_2015": LUMI_FRACTION,
     "lumi_2015_pb": LUMI_2015_PB,
@@ -80,7 +83,7 @@ TRUTH: dict = {
 
 
 def _skim(reco: dict) -> np.ndarray:
-    """Skim: lepton pT > 25 GeV, |η| < 2.4; ≥ 4 jets with pT > 25 GeV; ≥ 1 of them b-tagged (medium).
+    """Skim: lepton pT > 25 GeV, |η| < 2.4; ≥ 4 jets with pT > 25 GeV; ≥ 1 of them b-tagged.
 
     The pT thresholds sit below the analysis cuts (30 GeV) so that jet-energy variations of a few
     percent can move jets across the analysis threshold in both directions.
@@ -92,7 +95,8 @@ def _skim(reco: dict) -> np.ndarray:
     return lep_ok & (n_jets >= 4) & (n_tagged >= 1)
 
 
-_ROUNDING = {  # stored precision (powers of two, so float32 mantissas end in zeros and compress well)
+# stored precision (powers of two, so float32 mantissas end in zeros and compress well)
+_ROUNDING = {
     "jet_pt": 1 / 8, "jet_eta": 1 / 512, "jet_phi": 1 / 512, "jet_mass": 1 / 8,
     "jet_btag": 1 / 1024, "jet_genpt": 1 / 8, "lep_pt": 1 / 16, "lep_eta": 1 / 1024,
     "lep_phi": 1 / 1024, "met_pt": 1 / 8, "met_phi": 1 / 512,
@@ -164,7 +168,7 @@ def _check_n_generated(n: object) -> int:
 
 
 def _generate_with_sums(name: str, n_generated: int | None = None):
-    """Skimmed arrays plus the generator sums: ``n_generated`` and ``sumw_<weight>`` (all events)."""
+    """Skimmed arrays and the generator sums ``n_generated``, ``sumw_<weight>`` (all events)."""
     sample = get_sample(name)
     n = _check_n_generated(n_generated if n_generated is not None else sample.n_generated)
     cfg = CONFIGS[name]
@@ -178,11 +182,12 @@ def _generate_with_sums(name: str, n_generated: int | None = None):
 def generate_pseudodata(
     truth: dict | None = None, *, seed: int | None = None
 ) -> dict[str, ak.Array]:
-    """Generate pseudo-data: every process with its expected number of events at the data luminosity.
+    """Generate pseudo-data: every process with its expected events at the data luminosity.
 
     The number of produced events of each process is Poisson-distributed around
     σ · ε_filter · L (× μ for tt̄); events then go through the same detector simulation as the
-    simulated samples, with independent random numbers, and are kept with the probability given by the
+    simulated samples, with independent random numbers, and are kept with the probability given by
+    the
     lepton scale factor (data efficiency = simulated efficiency × scale factor).
 
     ``truth`` (default :data:`TRUTH`) needs the keys ``processes``, ``lumi_pb`` and ``mu_ttbar``;
@@ -302,7 +307,9 @@ def main(argv: list[str] | None = None) -> None:
     """Command line: ``python -m statlesson.toydata --out data/ [--samples ttbar wjets ...]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="data", help="output folder (default: data)")
-    parser.add_argument("--samples", nargs="*", default=None, help="samples to generate (default: all)")
+    parser.add_argument(
+        "--samples", nargs="*", default=None, help="samples to generate (default: all)"
+    )
     args = parser.parse_args(argv)
     counts = write_all(args.out, args.samples)
     for name, n in counts.items():
@@ -312,4 +319,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-

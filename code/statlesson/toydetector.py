@@ -80,7 +80,9 @@ _BTAG_WIDTH = {5: 1.6, 4: 1.3, 0: 1.2}  # width of the logit of the discriminant
 
 def _btag_score(rng, pt, flavour):
     """Discriminant in [0, 1]: a logistic of a Gaussian whose mean gives ``btag_efficiency``."""
-    width = np.select([flavour == 5, flavour == 4], [_BTAG_WIDTH[5], _BTAG_WIDTH[4]], _BTAG_WIDTH[0])
+    width = np.select(
+        [flavour == 5, flavour == 4], [_BTAG_WIDTH[5], _BTAG_WIDTH[4]], _BTAG_WIDTH[0]
+    )
     eff = btag_efficiency(pt, flavour)
     logit_wp = np.log(BTAG_MEDIUM / (1 - BTAG_MEDIUM))
     mean = logit_wp + width * ndtri(eff)  # P(score > WP) = eff
@@ -98,9 +100,7 @@ def lepton_scale_factor(pt_gev: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray
     return sf, 0.01 + 0.01 * a
 
 
-def detect(
-    rng, partons: Partons, cfg: GenConfig, *, data: bool = False
-) -> dict[str, np.ndarray]:
+def detect(rng, partons: Partons, cfg: GenConfig, *, data: bool = False) -> dict[str, np.ndarray]:
     """Turn partons into reconstructed jets, lepton and MET; return padded (n, k) jet columns.
 
     Jets get the simulation's resolution (:func:`jet_resolution`); with ``data=True`` the
@@ -156,10 +156,11 @@ def detect(
 
 
 def event_weights(partons: Partons, cfg: GenConfig, reco: dict) -> dict[str, np.ndarray]:
-    """Per-event weights: generator weight, lepton SF with up/down, QCD-scale and parton-shower weights.
+    """Per-event weights: generator, lepton SF with up/down, QCD-scale and parton-shower weights.
 
     Parton-shower weights reweight the number of ISR emissions (Poisson, rate × 1.08^±1) and of FSR
-    emissions (binomial, probability × 1.10^±1), so they average exactly 1 over the generated events.
+    emissions (binomial, probability × 1.10^±1), so they average exactly 1 over the generated
+    events.
     """
     n = partons.pt.shape[0]
     sf, unc = lepton_scale_factor(reco["lep_pt"], reco["lep_eta"])
@@ -183,8 +184,6 @@ def event_weights(partons: Partons, cfg: GenConfig, reco: dict) -> dict[str, np.
             q = p * factor
             w[f"weight_fsr_{direction}"] = (q / p) ** k * ((1 - q) / (1 - p)) ** (m - k)
     return w
-
-
 
 
 # --------------------------------------------------------------------------------------------------
@@ -265,7 +264,8 @@ def correction_set():
     """
     import correctionlib.schemav2 as cs
 
-    jer = {v: _by_abs_eta([sf + sign * unc for sf, unc in zip(JER_SF, JER_SF_UNCERTAINTY)])
+    pairs = list(zip(JER_SF, JER_SF_UNCERTAINTY, strict=True))
+    jer = {v: _by_abs_eta([sf + sign * unc for sf, unc in pairs])
            for v, sign in (("nominal", 0.0), ("up", 1.0), ("down", -1.0))}  # fmt: skip
     btag = {
         v: {"nodetype": "category", "input": "flavour",
@@ -315,5 +315,8 @@ def correction_set():
                       description="Lepton identification x trigger scale factor.",
                       data=_by_variation(lepton)),
     ]  # fmt: skip
-    return cs.CorrectionSet(schema_version=2, corrections=corrections,
-                            description="Toy CMS detector calibration of the lesson's ntuples.")
+    return cs.CorrectionSet(
+        schema_version=2,
+        corrections=corrections,
+        description="Toy CMS detector calibration of the lesson's ntuples.",
+    )

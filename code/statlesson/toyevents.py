@@ -5,7 +5,8 @@
   Breit-Wigner masses (m_t = 172.5 GeV, Γ_t = 1.32 GeV; m_W = 80.4 GeV, Γ_W = 2.085 GeV); one W
   decays to eν or μν, the other to a quark pair. Quarks may radiate a hard gluon (final-state
   radiation, FSR). Spin correlations and W polarisation are neglected (isotropic decays).
-* single top (tW) uses the same machinery with a t + W system; W+jets has a W boson recoiling against
+* single top (tW) uses the same machinery with a t + W system; W+jets has a W boson recoiling
+against
   four or more partons with a steeply falling pT spectrum and some heavy flavour.
 
 Part of the generator: nothing in the analysis imports it.
@@ -49,7 +50,8 @@ class GenConfig:
     wc_frac: float = 0.20  # W+jets only: fraction with a single c quark
 
 
-#: Generator settings per simulated sample. The alternative tt̄ samples differ from the nominal one by a
+#  Generator settings per simulated sample. The alternative tt̄ samples differ from the nominal one
+# by a
 #: few percent in shape and acceptance, in the way a different generator/hadronizer would.
 CONFIGS: dict[str, GenConfig] = {
     "ttbar": GenConfig("ttbar"),
@@ -136,7 +138,7 @@ def _power_law(rng, ptmin: float, index: float, shape) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 @dataclass
 class Partons:
-    """Parton-level event record: (n, k) arrays of coloured partons, plus the lepton and neutrino."""
+    """Parton-level events: (n, k) arrays of coloured partons, plus the lepton and neutrino."""
 
     pt: np.ndarray
     eta: np.ndarray
@@ -163,7 +165,7 @@ def _isr(rng, cfg: GenConfig, n: int, kmax: int = 4):
 
 
 def _top_decay(rng, top, top_mass, leptonic: bool):
-    """t → b W; W → ℓν (leptonic) or q q̄'. Returns lists of (p4, flavour) and the lepton/neutrino."""
+    """t → b W; W → ℓν or q q̄'. Returns lists of (p4, flavour) and the lepton/neutrino."""
     n = top_mass.shape[0]
     w_mass = _breit_wigner(rng, M_W, GAMMA_W, n, 60.0, top_mass - M_B - 0.5)
     b, w = _two_body(rng, top, M_B, w_mass)
@@ -217,7 +219,9 @@ def _partons_top(rng, cfg: GenConfig, n: int) -> Partons:
     lep = pick(lepnu_1[0], lepnu_2[0])
     nu = pick(lepnu_1[1], lepnu_2[1])
 
-    d_pt, d_eta, d_phi = (np.stack(c, axis=1) for c in zip(*(_pt_eta_phi(p) for p, _ in jets)))
+    d_pt, d_eta, d_phi = (
+        np.stack(c, axis=1) for c in zip(*(_pt_eta_phi(p) for p, _ in jets), strict=True)
+    )
     d_flav = np.stack([f for _, f in jets], axis=1)
     return _finish_partons(
         rng, cfg, d_pt, d_eta, d_phi, d_flav, (i_pt, i_eta, i_phi, i_flav, i_valid), n_isr,

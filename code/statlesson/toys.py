@@ -31,7 +31,7 @@ _STEP = 1e-5
 
 
 def sample_toys(
-    model: pyhf.pdf.Model, pars: Sequence[float], n_toys: int, seed: int
+    model: pyhf.pdf.Model, pars: Sequence[float] | np.ndarray, n_toys: int, seed: int
 ) -> np.ndarray:
     """``n_toys`` pseudo-data sets (main and auxiliary data) drawn from ``model`` at ``pars``.
 
@@ -40,28 +40,26 @@ def sample_toys(
     """
     if isinstance(n_toys, bool) or not isinstance(n_toys, int) or n_toys < 1:
         raise ValueError(f"n_toys must be a positive number of pseudo-experiments, got {n_toys!r}")
-    pars = _check_pars(model, pars)
+    values = _check_pars(model, pars)
     state = np.random.get_state()
     try:
         np.random.seed(seed)
-        return np.asarray(model.make_pdf(pyhf.tensorlib.astensor(pars)).sample((n_toys,)))
+        return np.asarray(model.make_pdf(pyhf.tensorlib.astensor(values)).sample((n_toys,)))
     finally:
         np.random.set_state(state)
 
 
-def _check_pars(model: pyhf.pdf.Model, pars: Sequence[float]) -> np.ndarray:
-    pars = np.asarray(pars, dtype=float)
-    if pars.shape != (model.config.npars,):
+def _check_pars(model: pyhf.pdf.Model, pars: Sequence[float] | np.ndarray) -> np.ndarray:
+    values = np.asarray(pars, dtype=float)
+    if values.shape != (model.config.npars,):
         raise ValueError(
             f"expected one value per model parameter ({model.config.npars}), got shape "
-            f"{pars.shape}; start from model.config.suggested_init()"
+            f"{values.shape}; start from model.config.suggested_init()"
         )
-    return pars
+    return values
 
 
-def _constraint_curvature(
-    model: pyhf.pdf.Model, aux: np.ndarray, pars: np.ndarray
-) -> np.ndarray:
+def _constraint_curvature(model: pyhf.pdf.Model, aux: np.ndarray, pars: np.ndarray) -> np.ndarray:
     """−∂² ln L_constraint / ∂θ² for every parameter (second differences; Gaussian constraints
     are quadratic, so this is exact for them)."""
     npars, h = model.config.npars, 1e-2
@@ -85,7 +83,10 @@ def _model_options(model: pyhf.pdf.Model) -> dict:
 
 
 def _newton_step(
-    model: pyhf.pdf.Model, counts: np.ndarray, aux: np.ndarray, theta: np.ndarray,
+    model: pyhf.pdf.Model,
+    counts: np.ndarray,
+    aux: np.ndarray,
+    theta: np.ndarray,
     curvature: np.ndarray,
 ) -> np.ndarray:
     """One Fisher-scoring step for each row of ``theta`` (see :func:`shared_newton_steps`)."""
@@ -116,7 +117,7 @@ def _newton_step(
 def shared_newton_steps(
     model: pyhf.pdf.Model,
     toys: np.ndarray,
-    init: Sequence[float],
+    init: Sequence[float] | np.ndarray,
     *,
     tolerance: float = 1e-5,
     max_steps: int = 20,
@@ -136,7 +137,7 @@ def shared_newton_steps(
     move the point they converge to, where the gradient vanishes.
     """
     toys = np.atleast_2d(np.asarray(toys, dtype=float))
-    init = _check_pars(model, init)
+    start = _check_pars(model, init)
     n_main = model.config.nmaindata
     if toys.shape[1] != n_main + model.config.nauxdata:
         raise ValueError(
@@ -145,8 +146,8 @@ def shared_newton_steps(
         )
     bounds = np.asarray(model.config.suggested_bounds(), dtype=float)
     counts, aux = toys[:, :n_main], toys[:, n_main:]
-    curvature = _constraint_curvature(model, aux[0], init)
-    theta = np.repeat(init[None], len(toys), axis=0)
+    curvature = _constraint_curvature(model, aux[0], start)
+    theta = np.repeat(start[None], len(toys), axis=0)
     active = np.arange(len(toys))
     for _ in range(max_steps):
         if not active.size:
@@ -165,7 +166,11 @@ def shared_newton_steps(
 
 
 def fit_toys(
-    model: pyhf.pdf.Model, toys: np.ndarray, init: Sequence[float], *, max_steps: int = 20
+    model: pyhf.pdf.Model,
+    toys: np.ndarray,
+    init: Sequence[float] | np.ndarray,
+    *,
+    max_steps: int = 20,
 ) -> np.ndarray:
     """Best-fit parameters of every toy (one row per toy).
 
@@ -214,7 +219,7 @@ class PullStudy:
 
 
 def pull_study(
-    model: pyhf.pdf.Model, pars: Sequence[float], n_toys: int, seed: int, sigma: float
+    model: pyhf.pdf.Model, pars: Sequence[float] | np.ndarray, n_toys: int, seed: int, sigma: float
 ) -> PullStudy:
     """Draw ``n_toys`` toys at ``pars``, fit each one and return the pulls of the POI.
 
@@ -223,7 +228,7 @@ def pull_study(
     """
     if not sigma > 0:
         raise ValueError(f"sigma must be a positive uncertainty, got {sigma!r}")
-    pars = _check_pars(model, pars)
-    bestfit = fit_toys(model, sample_toys(model, pars, n_toys, seed), pars)
+    values = _check_pars(model, pars)
+    bestfit = fit_toys(model, sample_toys(model, values, n_toys, seed), values)
     poi = model.config.poi_index
-    return PullStudy(truth=float(pars[poi]), sigma=float(sigma), poi=bestfit[:, poi])
+    return PullStudy(truth=float(values[poi]), sigma=float(sigma), poi=bestfit[:, poi])

@@ -55,10 +55,11 @@ class ConfigError(ValueError):
 
 
 class WorkspaceSchemaError(pyhf.exceptions.InvalidSpecification, ValueError):
-    """The workspace is not a valid pyhf workspace; the message names the entry at fault and the fix.
+    """The workspace is not a valid pyhf workspace; the message names the entry and the fix.
 
     It is a ``pyhf.exceptions.InvalidSpecification`` (what pyhf raises for a schema violation) and a
-    ``ValueError``. ``path`` says where the problem is, e.g. ``channels[0].samples[1].modifiers[0]``.
+    ``ValueError``. ``path`` says where the problem is, e.g.
+    ``channels[0].samples[1].modifiers[0]``.
     """
 
     def __init__(self, message: str, path: str = ""):
@@ -97,7 +98,7 @@ class WorkspaceValidationError(ValueError):
         super().__init__(f"the workspace has {len(problems)} problem(s):\n{lines}")
 
 
-def _names(block: Any) -> list[str]:
+def _names(block: Any) -> list[Any]:
     return [item.get("Name") for item in block or [] if isinstance(item, dict)]
 
 
@@ -108,7 +109,7 @@ def _as_list(value: str | list[str] | None) -> list[str]:
 
 
 def _explain(config: dict[str, Any], err: Exception) -> str:
-    """Say which entry breaks cabinetry's checks beyond the schema (one data sample, unique names)."""
+    """Which entry breaks cabinetry's checks beyond the schema (one data sample, unique names)."""
     n_data = sum(bool(s.get("Data", False)) for s in config["Samples"])
     if n_data != 1:
         return (
@@ -118,12 +119,14 @@ def _explain(config: dict[str, Any], err: Exception) -> str:
         names = _names(config.get(block))
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
-            return f"{block} has more than one entry named {', '.join(repeated)}; names must be unique"
+            return (
+                f"{block} has more than one entry named {', '.join(repeated)}; names must be unique"
+            )
     return f"configuration invalid: {err}"
 
 
 def check_config_schema(config: dict[str, Any]) -> None:
-    """cabinetry's own validation (schema, one data sample, unique names), as a :class:`ConfigError`."""
+    """cabinetry's validation (schema, one data sample, unique names) as a :class:`ConfigError`."""
     try:
         cabinetry.configuration.validate(config)
     except jsonschema.ValidationError as err:
@@ -179,7 +182,7 @@ def validate_config(config: dict[str, Any]) -> None:
             )
 
 
-def _total(values: list[float]) -> float:
+def _total(values: list[float] | np.ndarray) -> float:
     return float(np.sum(values))
 
 
@@ -236,25 +239,29 @@ def _bin_count_problems(workspace: dict[str, Any]) -> list[Problem]:
     """Errors for per-bin lists whose length is not the number of bins of their region."""
     problems = []
     observed = {
-        o.get("name"): o.get("data") for o in workspace.get("observations", []) if isinstance(o, dict)
+        o.get("name"): o.get("data")
+        for o in workspace.get("observations", [])
+        if isinstance(o, dict)
     }
     for channel in workspace["channels"]:
         region, first = channel["name"], channel["samples"][0]
         nbins = len(first["data"])
-        lists: list[tuple[str, str, str, list]] = []  # (sample, modifier, description, values)
+        lists: list[tuple[str, str, str, Any]] = []  # (sample, modifier, description, values)
         for sample in channel["samples"]:
             name = sample["name"]
             lists.append((name, "", f"the data of sample '{name}'", sample["data"]))
             for mod in sample["modifiers"]:
                 if mod["type"] == "histosys":
-                    keys = ["hi_data", "lo_data"]
+                    keys: list[str | None] = ["hi_data", "lo_data"]
                 elif mod["type"] in ("staterror", "shapesys"):
                     keys = [None]
                 else:
                     continue
                 for key in keys:
                     values = mod["data"] if key is None else mod["data"][key]
-                    what = f"{key or 'the data'} of {mod['type']} '{mod['name']}' on sample '{name}'"
+                    what = (
+                        f"{key or 'the data'} of {mod['type']} '{mod['name']}' on sample '{name}'"
+                    )
                     lists.append((name, mod["name"], what, values))
         if isinstance(observed.get(region), list):
             lists.append(("", "", "the observed data", observed[region]))
@@ -318,7 +325,8 @@ def check_workspace(workspace: dict[str, Any], *, rel_tol: float = 1e-3) -> list
                         problems.append(Problem(
                             "error", "implausible factor", region, name, mod["name"],
                             f"{label}: {side} factor {factor:.3g} (a {100 * (factor - 1):+.0f} % "
-                            "change) - is the variation pointing at an empty or unfilled histogram?",
+                            "change) - is the variation pointing at an empty or unfilled "
+                            "histogram?",
                         ))  # fmt: skip
                 if (hi - 1) * (lo - 1) > 0 and min(abs(hi - 1), abs(lo - 1)) > rel_tol:
                     direction = "up" if hi > 1 else "down"
@@ -338,7 +346,8 @@ def check_workspace(workspace: dict[str, Any], *, rel_tol: float = 1e-3) -> list
         if np.any(total <= 0):
             bins = np.flatnonzero(total <= 0).tolist()
             problems.append(Problem("error", "empty prediction", region, "", "",
-                                    f"region '{region}' has no predicted events in bins {bins}"))  # fmt: skip
+                                    f"region '{region}' has no predicted events in "
+                                     f"bins {bins}"))  # fmt: skip
     return problems
 
 

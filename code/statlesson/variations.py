@@ -68,6 +68,7 @@ def weight_ratio(events: ak.Array, systematic: str, direction: str) -> np.ndarra
     the parton-shower weights, which only the tt̄ samples have).
     """
     syst = _weight_systematic(systematic)
+    assert syst.branches is not None  # checked by _weight_systematic
     up, down = syst.branches
     branch = up if _direction(direction) > 0 else down
     for needed in (branch, syst.replaces):
@@ -141,7 +142,9 @@ def btag_weight(
     require_branches(events, ("jet_pt", "jet_eta", "jet_btag"), "the b-tag weight")
     unknown = set(flavours) - set(FLAVOURS)
     if unknown:
-        raise ValueError(f"unknown jet flavour(s) {sorted(unknown)}; valid: 5 (b), 4 (c), 0 (light)")
+        raise ValueError(
+            f"unknown jet flavour(s) {sorted(unknown)}; valid: 5 (b), 4 (c), 0 (light)"
+        )
     pt = events.jet_pt if jet_pt is None else jet_pt
     counts = ak.num(pt)
     flat_pt = ak.to_numpy(ak.flatten(pt)).astype(np.float64)
@@ -172,9 +175,7 @@ def weight_factor(
     if syst.mechanism != "weight":
         raise KeyError(f"'{systematic}' is a {syst.mechanism} systematic, not an event weight")
     if syst.jet_flavours:
-        return btag_weight(
-            events, flavours=syst.jet_flavours, direction=direction, jet_pt=jet_pt
-        )
+        return btag_weight(events, flavours=syst.jet_flavours, direction=direction, jet_pt=jet_pt)
     return weight_ratio(events, systematic, direction)
 
 
@@ -202,4 +203,3 @@ def shifted_jet_pt(
         f"no jet-momentum shift for the corrections {syst.corrections} of '{systematic}'; "
         "known: jes_uncertainty, jer_sf"
     )
-
