@@ -196,6 +196,38 @@ def test_adding_a_systematic_is_one_catalogue_entry(monkeypatch):
     assert f"4j1b_wjets_{copy.name}_up" in histograms.expected_names()
 
 
+def test_adding_a_shift_systematic_is_one_catalogue_entry(monkeypatch):
+    """A new jet-momentum shift, declared only in the catalogue with the kind of shift it is, is
+    filled by the template code: a second jet-energy-scale source with the same uncertainty gives
+    the JES templates; a kind of shift without a function is named in the error."""
+    from statlesson import histograms, variations
+
+    copy = dataclasses.replace(catalogue.SYSTEMATICS["jes"], name="jes_flavour")
+    for table in (catalogue.SYSTEMATICS, catalogue.TEMPLATE_SYSTEMATICS):
+        monkeypatch.setitem(table, copy.name, copy)
+    filled = histograms.fill_sample("single_top")
+    for region in ("4j1b", "4j2b"):
+        for direction in ("up", "down"):
+            new = filled[f"{region}_single_top_jes_flavour_{direction}"]
+            old = filled[f"{region}_single_top_jes_{direction}"]
+            np.testing.assert_array_equal(new.values(), old.values())
+    odd = dataclasses.replace(copy, name="jet_angle", shift="angle")
+    monkeypatch.setitem(catalogue.SYSTEMATICS, odd.name, odd)
+    events = selection.read_events("single_top", histograms.required_branches("single_top"))
+    with pytest.raises(KeyError, match="no jet-momentum shift 'angle'.*scale, resolution"):
+        variations.shifted_jet_pt(events, "jet_angle", "up")
+
+
+def test_every_shift_systematic_has_its_function():
+    from statlesson import variations
+
+    for syst in catalogue.SYSTEMATICS.values():
+        if syst.mechanism == "shift":
+            assert syst.shift in variations.SHIFTS, syst.name
+        else:
+            assert syst.shift is None, syst.name
+
+
 def test_each_simulated_sample_has_its_own_random_stream():
     simulated = [n for n, s in SAMPLES.items() if not s.is_data]
     assert set(toydata.STREAMS) == set(simulated)

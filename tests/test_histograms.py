@@ -280,10 +280,19 @@ def test_symmetrized_down_is_two_nominal_minus_up(templates):
             np.testing.assert_allclose(down.values(), expected)
 
 
-def test_symmetrize_mirrors_and_clips_at_zero():
+def test_symmetrize_mirrors_and_clips_at_zero(monkeypatch, caplog):
+    import logging
+
     nominal, up = make_hist([10.0, 20.0, 5.0]), make_hist([12.0, 18.0, 11.0])
-    down = symmetrize(nominal, up)
+    monkeypatch.setattr(logging.getLogger("statlesson"), "propagate", True)
+    with caplog.at_level(logging.WARNING, logger="statlesson"):
+        down = symmetrize(nominal, up, "4j2b_x_y_down")
     np.testing.assert_allclose(down.values(), [8.0, 22.0, 0.0])  # 2·5 − 11 < 0 → 0
+    assert "4j2b_x_y_down: 1 bin(s) set to 0" in caplog.text  # not silently
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="statlesson"):
+        symmetrize(nominal, make_hist([12.0, 18.0, 6.0]))
+    assert caplog.text == ""  # nothing clipped, nothing said
     np.testing.assert_allclose(down.variances(), up.variances())
     with pytest.raises(ValueError, match="binning"):
         symmetrize(nominal, make_hist([1.0, 2.0], edges=(0.0, 1.0, 2.0)))

@@ -59,13 +59,19 @@ def test_refit_leaves_the_optimizer(minuit, model, data):
 
 
 def test_refit_falling_back_to_minuit_leaves_the_optimizer(
-    minuit, model, data, monkeypatch
+    minuit, model, data, monkeypatch, caplog
 ):
+    import logging
+
     expected = pyhf.infer.mle.fit(data, model)  # with MINUIT
     monkeypatch.setattr(pyhf.optimize, "scipy_optimizer", FailingScipy)
     monkeypatch.setattr(FailingScipy, "made", 0)
-    pars, _ = fitting.refit(model, data, model.config.suggested_init())
+    # (a notebook routes the package's messages to stdout; here they go to pytest's capture)
+    monkeypatch.setattr(logging.getLogger("statlesson"), "propagate", True)
+    with caplog.at_level(logging.WARNING, logger="statlesson"):
+        pars, _ = fitting.refit(model, data, model.config.suggested_init())
     assert FailingScipy.made == 1  # SLSQP was tried (and failed)
+    assert "did not converge" in caplog.text and "MINUIT" in caplog.text  # and said so
     monkeypatch.undo()
     np.testing.assert_allclose(pars, expected, atol=0.01)  # found by the fallback
     assert_still(minuit, model, data)

@@ -273,6 +273,9 @@ class Systematic:
         replaces: the nominal weight branch the ``branches`` replace (``None``: they multiply it).
         corrections: names of the corrections (``data/corrections.json``) it evaluates.
         jet_flavours: for a b-tagging scale factor, the hadron flavours (5, 4, 0) it varies.
+        shift: for ``mechanism == "shift"``, what changes the jets: ``"scale"`` (their energy
+            scale) or ``"resolution"`` (their smearing); :data:`statlesson.variations.SHIFTS`
+            maps each to its function.
         alternative_sample: for ``mechanism == "alternative"``, the sample that gives ``up``.
         keeps_inclusive_xsec: the variation of the *signal* is divided by its effect on the
             inclusive cross section (only acceptance and shape are an uncertainty of σ(tt̄)).
@@ -290,6 +293,7 @@ class Systematic:
     replaces: str | None = None
     corrections: tuple[str, ...] = ()
     jet_flavours: tuple[int, ...] = ()
+    shift: Literal["scale", "resolution"] | None = None
     alternative_sample: str | None = None
     keeps_inclusive_xsec: bool = False
     size: float | None = None
@@ -349,11 +353,11 @@ SYSTEMATICS: dict[str, Systematic] = {
                    corrections=("btag_sf", "btag_efficiency"), jet_flavours=(0,)),
         Systematic("jes", "shift", MODEL_SAMPLES, _JETS, "JES",
                    "jet energy scale ±1σ (3 % at 30 GeV, 1 % at 100 GeV); selection redone",
-                   corrections=("jes_uncertainty",)),
+                   corrections=("jes_uncertainty",), shift="scale"),
         Systematic("jer", "shift", MODEL_SAMPLES, _JETS, "JER",
                    "jet energy resolution data/MC scale factor ±1σ (1.4–6 %, by η), "
                    "hybrid smearing of the simulation; selection redone",
-                   corrections=("jer_sf", "jet_resolution", "jer_smear")),
+                   corrections=("jer_sf", "jet_resolution", "jer_smear"), shift="resolution"),
         Systematic("generator", "alternative", (SIGNAL,), _TTBAR, "Generator",
                    "alternative matrix-element generator for tt̄, one-sided; down symmetrized",
                    one_sided=True, alternative_sample="ttbar_generator"),

@@ -22,6 +22,7 @@ plotting functions draw it.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 
 import cabinetry
@@ -30,6 +31,8 @@ import pyhf
 from cabinetry.fit import FitResults, RankingResults
 
 from .catalogue import GROUPS, SYSTEMATICS
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "decorrelate",
@@ -234,6 +237,11 @@ def refit(
                 )
                 return np.asarray(pars), float(twice_nll)
             except pyhf.exceptions.FailedMinimization:
+                if optimizer is not _CAREFUL:
+                    logger.warning(
+                        "SciPy's SLSQP did not converge (parameters %s fixed): fitting again "
+                        "with MINUIT", list(fixed),
+                    )  # fmt: skip
                 continue
     finally:
         pyhf.set_backend(tensorlib, previous)

@@ -22,6 +22,7 @@ observable range go to the flow bins, which the statistical model does not use.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -67,6 +68,8 @@ __all__ = [
     "variation_arrays",
     "write_histograms",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Default name of the histograms file inside an episode's output folder.
 HISTOGRAM_FILE: str = "histograms.root"
@@ -336,18 +339,25 @@ def _file_arrays(
     return out
 
 
-def symmetrize(nominal: hist.Hist, up: hist.Hist) -> hist.Hist:
+def symmetrize(nominal: hist.Hist, up: hist.Hist, name: str = "down template") -> hist.Hist:
     """Mirror a one-sided variation: ``down = 2 · nominal − up``, bin by bin.
 
     The relative effect of ``down`` is minus that of ``up`` in every bin. A bin where ``up`` is more
     than twice the nominal (only possible in near-empty bins) would become negative; it is set to 0
-    (a template cannot predict a negative number of events). The variances are those of ``up``: the
-    mirror image fluctuates as much as the template it is made from.
+    (a template cannot predict a negative number of events), with a warning naming ``name``. The
+    variances are those of ``up``: the mirror image fluctuates as much as the template it is made
+    from.
     """
     check_binning(nominal, up)
     down = up.copy()
     view = down.view()
-    view.value = np.maximum(2.0 * nominal.values() - up.values(), 0.0)
+    mirrored = 2.0 * nominal.values() - up.values()
+    if np.any(mirrored < 0):
+        logger.warning(
+            "%s: %d bin(s) set to 0, where up is more than twice the nominal (too few simulated "
+            "events there?)", name, int(np.sum(mirrored < 0)),
+        )  # fmt: skip
+    view.value = np.maximum(mirrored, 0.0)
     view.variance = up.variances()
     return down
 
@@ -370,6 +380,7 @@ def build_templates(
     filled = Templates()
     for sample in INPUT_SAMPLES:
         filled.update(fill_sample(sample, data_dir=data_dir, lumi_pb=lumi_pb))
+    logger.info("filled %d histograms from %d files", len(filled), len(INPUT_SAMPLES))
     return complete_templates(filled)
 
 
@@ -387,7 +398,7 @@ def complete_templates(filled: Mapping[str, hist.Hist]) -> Templates:
                     up = filled[histogram_name(region, sample, syst.name, "up")]
                     nominal = filled[histogram_name(region, sample)]
                     down = histogram_name(region, sample, syst.name, "down")
-                    filled[down] = symmetrize(nominal, up)
+                    filled[down] = symmetrize(nominal, up, down)
     return Templates((name, filled[name]) for name in expected_names())
 
 
@@ -401,6 +412,7 @@ def write_histograms(hists: Mapping[str, hist.Hist], path: str | Path) -> Path:
     with atomic_output(path, ".root.tmp") as tmp, uproot.recreate(tmp) as f:
         for name, h in hists.items():
             f[name] = h
+    logger.info("wrote %d histograms to %s", len(hists), path)
     return path
 
 

@@ -46,7 +46,7 @@ def config_file() -> Path:
 
 
 def route_logging_to_stdout(level: int = logging.WARNING) -> None:
-    """Send cabinetry's (and pyhf's) log messages of at least ``level`` to stdout, not stderr.
+    """Send cabinetry's, pyhf's and this package's log messages of at least ``level`` to stdout.
 
     In a notebook, stderr output is shown as alarming pink blocks, but these messages are
     information (``logging.INFO`` shows every step) or advice (warnings such as empty bins), not
@@ -54,7 +54,7 @@ def route_logging_to_stdout(level: int = logging.WARNING) -> None:
     """
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(levelname)s - %(name)s - %(message)s"))
-    for name in ("cabinetry", "pyhf"):
+    for name in ("cabinetry", "pyhf", "statlesson"):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.propagate = False

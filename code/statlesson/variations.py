@@ -20,6 +20,8 @@ Detector corrections come from ``data/corrections.json`` through :mod:`statlesso
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import awkward as ak
 import numpy as np
 
@@ -31,6 +33,7 @@ from .selection import require_branches, select_jets
 __all__ = [
     "FLAVOURS",
     "JER_BRANCHES",
+    "SHIFTS",
     "btag_weight",
     "jer_smear",
     "jes_shift",
@@ -179,27 +182,40 @@ def weight_factor(
     return weight_ratio(events, systematic, direction)
 
 
+def _scale_shift(events: ak.Array, direction: str, nominal_pt: ak.Array | None) -> ak.Array:
+    return jes_shift(events, direction, jer_smear(events) if nominal_pt is None else nominal_pt)
+
+
+def _resolution_shift(events: ak.Array, direction: str, nominal_pt: ak.Array | None) -> ak.Array:
+    _direction(direction)
+    return jer_smear(events, direction)
+
+
+#: The function of each kind of jet-momentum shift (the catalogue's ``Systematic.shift``): from
+#: the events, ``"up"`` or ``"down"`` and the nominal (JER-smeared) pT, the varied pT. A new
+#: shift systematic names one of these, or adds its function here.
+SHIFTS: dict[str, Callable[[ak.Array, str, ak.Array | None], ak.Array]] = {
+    "scale": _scale_shift,
+    "resolution": _resolution_shift,
+}
+
+
 def shifted_jet_pt(
     events: ak.Array, systematic: str, direction: str, nominal_pt: ak.Array | None = None
 ) -> ak.Array:
     """Jet pT (GeV) of simulated jets for a kinematic-shift systematic, ``up`` or ``down``.
 
-    The shift follows from the corrections the systematic uses: the jet energy scale
-    uncertainty shifts the nominal, JER-smeared pT (:func:`jes_shift`; ``nominal_pt``, if
-    given, saves recomputing it), the resolution scale factor's up or down value smears the
-    stored pT again (:func:`jer_smear`). Raises ``KeyError`` for a systematic that is not a
-    shift.
+    The catalogue's ``shift`` of the systematic chooses the function (:data:`SHIFTS`): the jet
+    energy scale shifts the nominal, JER-smeared pT (:func:`jes_shift`; ``nominal_pt``, if given,
+    saves recomputing it), the resolution smears the stored pT with the scale factor's up or down
+    value (:func:`jer_smear`). Raises ``KeyError`` for a systematic that is not a shift.
     """
     syst = get_systematic(systematic)
     if syst.mechanism != "shift":
         raise KeyError(f"'{systematic}' is a {syst.mechanism} systematic, not a jet shift")
-    if "jes_uncertainty" in syst.corrections:
-        nominal = jer_smear(events) if nominal_pt is None else nominal_pt
-        return jes_shift(events, direction, nominal)
-    if "jer_sf" in syst.corrections:
-        _direction(direction)
-        return jer_smear(events, direction)
-    raise KeyError(
-        f"no jet-momentum shift for the corrections {syst.corrections} of '{systematic}'; "
-        "known: jes_uncertainty, jer_sf"
-    )
+    if syst.shift not in SHIFTS:
+        raise KeyError(
+            f"no jet-momentum shift {syst.shift!r} for '{systematic}'; give it a `shift` of the "
+            f"catalogue, one of: {', '.join(SHIFTS)}"
+        )
+    return SHIFTS[syst.shift](events, direction, nominal_pt)
