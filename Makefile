@@ -117,7 +117,7 @@ browser:
 	|| echo "warning: installing chromium failed; the browser check will be skipped"
 
 data: install
-	$(BIN)/python -m statlesson.toydata --out data
+	$(BIN)/python -m statlesson.toy.data --out data
 
 # Benchmarks (tests/bench.py): histogram filling vs. a bare read, and every notebook from a cold
 # kernel with its budgets. Options, e.g.: make bench BENCH_ARGS="--only notebooks --strict"

@@ -72,7 +72,7 @@ def root() -> Path:
 @pytest.fixture(scope="session")
 def regenerated(tmp_path_factory) -> Path:
     """All samples regenerated from scratch into a temporary folder (about 20 s)."""
-    from statlesson import toydata
+    from statlesson.toy import data as toydata
 
     out = tmp_path_factory.mktemp("regenerated")
     toydata.write_all(out)

@@ -32,8 +32,9 @@ from cabinetry.fit import FitResults
 
 from statlesson import (
     catalogue, diagnostics, fileio, fitting, histograms, histplots, inference, limits, modelspec,
-    ntuple, selection, setupcheck, toydata, validation, variations,
+    ntuple, selection, setupcheck, validation, variations,
 )  # fmt: skip
+from statlesson.toy import data as toydata
 from statlesson.validation import ConfigError, WorkspaceSchemaError, WorkspaceValidationError
 
 matplotlib.use("Agg")
@@ -289,7 +290,7 @@ ZJETS = ("'zjets'", *ALL_SAMPLES)
               KeyError, ("'zjets'", "'signal_region'", "ttbar", "background"),
               id="normsys_factors-sample"),
         param(lambda: toydata.generate_pseudodata({"mu_ttbar": 1.0}), KeyError,
-              ("processes", "lumi_pb", "dict(toydata.TRUTH"), id="generate_pseudodata-truth"),
+              ("processes", "lumi_pb", "dict(statlesson.toy.data.TRUTH"), id="generate_pseudodata-truth"),
         # empty input
         param(lambda: diagnostics.shape_chi2((np.array([-1, -1]), np.ones(2)),
                                              (np.array([-1, -1]), np.ones(2)), 3,

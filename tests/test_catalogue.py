@@ -9,7 +9,8 @@ import pytest
 import uproot
 import yaml
 
-from statlesson import catalogue, ntuple, selection, toydata
+from statlesson import catalogue, ntuple, selection
+from statlesson.toy import data as toydata
 from statlesson.catalogue import SAMPLES, get_sample, sample_names
 from statlesson.ntuple import data_path
 

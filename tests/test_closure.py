@@ -21,7 +21,8 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from statlesson import histograms, selection, toydata, toys
+from statlesson import histograms, selection, toys
+from statlesson.toy import data as toydata
 from statlesson.histograms import new_histogram
 from test_toydata import as_events
 

@@ -7,7 +7,8 @@ import correctionlib
 import numpy as np
 import pytest
 
-from statlesson import corrections, ntuple, selection, toydata, toydetector
+from statlesson import corrections, ntuple, selection
+from statlesson.toy import data as toydata, detector as toydetector
 
 PT = np.array([20.0, 25.5, 30.0, 47.0, 100.0, 180.0, 450.0])
 ETA = np.array([0.0, -0.4, 1.1, -1.9, 2.2, -2.4, 0.9])

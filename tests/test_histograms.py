@@ -19,9 +19,8 @@ import yaml
 import uproot
 from scipy import stats
 
-from statlesson import (
-    catalogue, diagnostics, histograms, modelspec, selection, toydata, variations,
-)  # fmt: skip
+from statlesson import catalogue, diagnostics, histograms, modelspec, selection, variations
+from statlesson.toy import data as toydata
 from statlesson.catalogue import LUMI_DATA_PB, TEMPLATE_SYSTEMATICS, get_sample
 from statlesson.histograms import Templates, histogram_name, symmetrize
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import uproot
 
-from statlesson import ntuple, selection, toydata, toydetector, toyevents
+from statlesson import ntuple, selection
+from statlesson.toy import data as toydata, detector as toydetector, events as toyevents
 from statlesson.catalogue import SAMPLES, sample_names
 from statlesson.ntuple import DATA_BRANCHES, MC_BRANCHES, PS_BRANCHES, TREE_NAME, data_path
 

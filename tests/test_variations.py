@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from statlesson import (
-    catalogue, corrections, selection, toydata, toydetector, toyevents, variations,
-)  # fmt: skip
+from statlesson import catalogue, corrections, selection, variations
+from statlesson.toy import data as toydata, detector as toydetector, events as toyevents
 from statlesson.catalogue import SAMPLES
 from statlesson.ntuple import BTAG_MEDIUM
 from statlesson.corrections import jes_uncertainty

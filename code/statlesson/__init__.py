@@ -6,10 +6,9 @@ Describing the analysis
     catalogue    every sample and every systematic, described once
     ntuple       the ntuple format (trees, branches, working point) and where the files are
 
-Making the toy data (the analysis never imports these)
-    toyevents    parton-level tt̄, tW and W+jets events
-    toydetector  the toy detector and the calibration it publishes as a correctionlib file
-    toydata      the deterministic generator: ntuples, corrections.json, truth.json
+Making the toy data (a subpackage the analysis never imports)
+    toy          events, detector and the deterministic generator: ntuples, corrections.json,
+                 truth.json (statlesson.toy.events, .detector, .data)
 
 The analysis
     fileio       reading and writing files safely (atomic writes, clear errors)

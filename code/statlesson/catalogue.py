@@ -1,6 +1,6 @@
 """The catalogue: every sample and every systematic of the analysis, described once.
 
-Everything else derives from these two tables: the generator's truth (:mod:`statlesson.toydata`),
+Everything else derives from these two tables: the generator's truth (:mod:`statlesson.toy.data`),
 the template filling (:mod:`statlesson.histograms`), the pruning and the uncertainty groups of the
 fit (:mod:`statlesson.pruning`, :mod:`statlesson.fitting`) and the tables shown in episodes 2 and 3.
 The cabinetry configuration (``episodes/ttbar_config.yml``) stays hand-written, because it is what

@@ -272,14 +272,12 @@ def fill_sample(
 ) -> Templates:
     """Fill every histogram that ``sample``'s events contribute, in both regions.
 
-    The file is read once (:func:`required_branches`, via :func:`statlesson.selection.read_events`,
-    which raises ``KeyError`` naming a missing branch) unless ``events`` are given. Returns the
-    nominal and the variations of :func:`computed_variations`, named as in the file: for an
-    alternative tt̄ sample that is ``{region}_ttbar_{systematic}_up``. Yields in events at
-    ``lumi_pb`` (pb^-1). For the signal, the variations marked ``keeps_inclusive_xsec`` in the
-    catalogue keep the inclusive cross section fixed (divided by their generator-level effect).
-    Raises ``ValueError``
-    naming sample and region if no event is selected.
+    Reads the file once (:func:`file_variation_arrays`; a missing branch raises ``KeyError``)
+    unless ``events`` are given. Returns the nominal and the variations of
+    :func:`computed_variations`, named as in the file (an alternative tt̄ sample gives
+    ``{region}_ttbar_{systematic}_up``), in events at ``lumi_pb`` (pb^-1); see
+    :func:`variation_arrays`. Raises ``ValueError`` naming sample and region if no event is
+    selected.
     """
     _role(sample)
     arrays: Iterable[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]]

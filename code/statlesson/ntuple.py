@@ -112,7 +112,7 @@ def data_dir() -> Path:
 
 def _regenerate(folder: Path) -> str:
     return (
-        f"run `make data` (or `python -m statlesson.toydata --out {folder}`) to generate the "
+        f"run `make data` (or `python -m statlesson.toy.data --out {folder}`) to generate the "
         "bundled files"
     )
 

@@ -1,4 +1,4 @@
-"""Parton-level event generation for the toy ntuples (the physics of :mod:`statlesson.toydata`).
+"""Parton-level event generation for the toy ntuples (the physics of :mod:`statlesson.toy.data`).
 
 * tt̄: the pair is produced with an invariant mass spectrum above threshold and a transverse recoil
   against initial-state-radiation (ISR) jets; each top decays t → bW with two-body kinematics and

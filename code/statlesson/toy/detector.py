@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-from .ntuple import BTAG_MEDIUM
-from .toyevents import GenConfig, Partons, wrap_phi
+from ..ntuple import BTAG_MEDIUM
+from .events import GenConfig, Partons, wrap_phi
 
 __all__ = [
     "BTAG_SF_UNCERTAINTY",
