@@ -8,8 +8,8 @@ learners read; a test checks it against this catalogue in both directions.
 
 Adding a systematic is one :class:`Systematic` entry here plus its block in the configuration.
 
-Units: cross sections in pb, luminosities in pb^-1, so that ``xsec_pb * lumi_pb`` is a number of
-events.
+Units: cross sections in pb, luminosities in pb^-1, so that ``xsec_pb * lumi_pb`` is a number
+of events.
 """
 
 from __future__ import annotations
@@ -54,9 +54,8 @@ LUMI_FRACTION: float = 0.125
 LUMI_DATA_PB: float = LUMI_2015_PB * LUMI_FRACTION
 
 #: Relative luminosity uncertainty used in the model: 2.3 %, the value of the 2015 CMS tt̄ papers
-#  (CMS-TOP-16-006). The final 2015 calibration (arXiv:2104.01927) gives 1.6 %; we keep the value
-# the
-#: measurement we compare with used.
+#: (CMS-TOP-16-006). The final 2015 calibration (arXiv:2104.01927) gives 1.6 %; we keep the
+#: value the measurement we compare with used.
 LUMI_REL_UNCERTAINTY: float = 0.023
 
 #: σ(tt̄) at 13 TeV, NNLO+NNLL (Top++ 2.0), m_t = 172.5 GeV, in pb.
@@ -64,16 +63,16 @@ SIGMA_TTBAR_PB: float = 831.76
 
 #: Published values of σ(tt̄) at 13 TeV to compare with, by label, in pb: (central, +total, −total).
 #: Theory: Top++ 2.0 NNLO+NNLL, scale +19.77 −29.20 and PDF+α_s ± 35.06 pb, added in quadrature.
-#  CMS lepton+jets 2015 (CMS-TOP-16-006, arXiv:1701.06228): 888 ± 2 (stat) +26 −28 (syst) ± 20
-# (lumi).
+#: CMS lepton+jets 2015 (CMS-TOP-16-006, arXiv:1701.06228):
+#: 888 ± 2 (stat) +26 −28 (syst) ± 20 (lumi).
 REFERENCE_XSEC_PB: dict[str, tuple[float, float, float]] = {
     "NNLO+NNLL prediction": (831.76, (19.77**2 + 35.06**2) ** 0.5, (29.20**2 + 35.06**2) ** 0.5),
     "CMS ℓ+jets, 2015 data": (888.0, (2**2 + 26**2 + 20**2) ** 0.5, (2**2 + 28**2 + 20**2) ** 0.5),
 }
 
 #: Branching fraction of tt̄ → (e or μ) ν b + q q̄' b, counting only direct W → eν, μν decays:
-#  2 × BR(W → eν or μν) × BR(W → hadrons) = 2 × (2 × 0.1086) × 0.6741 (PDG). τ decays are not
-# generated.
+#: 2 × BR(W → eν or μν) × BR(W → hadrons) = 2 × (2 × 0.1086) × 0.6741 (PDG).
+#: τ decays are not generated.
 BR_LEPTON_JETS: float = 2 * (2 * 0.1086) * 0.6741
 
 

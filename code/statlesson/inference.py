@@ -11,9 +11,9 @@ Conventions:
   in the order of ``model.config.channels`` (alphabetical), followed by the auxiliary data of the
   constraint terms (``model.config.auxdata``). :func:`make_data` assembles it from per-channel
   counts.
-* A scan returns q(μ) = −2 ln λ(μ) = −2 ln L(μ, θ̂̂(μ)) + 2 ln L(μ̂, θ̂), the profile likelihood
-ratio
-  test statistic, so its minimum is (numerically) 0 and the 68 % interval is where q(μ) ≤ 1.
+* A scan returns q(μ) = −2 ln λ(μ) = −2 ln L(μ, θ̂̂(μ)) + 2 ln L(μ̂, θ̂), the profile
+  likelihood ratio test statistic, so its minimum is (numerically) 0 and the 68 % interval is
+  where q(μ) ≤ 1.
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ def counting_spec(
 
     Raises:
         ValueError: if lengths differ, yields are negative or non-finite, background bins are empty,
-            ``bkg_norm_unc`` is outside (0, 1), or only one of a pair of optional arguments is
-            given.
+            ``bkg_norm_unc`` is outside (0, 1), or only one of a pair of optional arguments
+            is given.
     """
     sig = _as_yields(signal, "signal")
     bkg = _as_yields(background, "background", positive=True)
@@ -246,9 +246,8 @@ def fit_poi(
     Args:
         model: pyhf model with a parameter of interest.
         data: observed counts followed by the auxiliary data (see :func:`make_data`).
-        fixed_nps: if True, every nuisance parameter is fixed at its best-fit value from the full
-        fit
-            and only μ is fitted: σ_μ is then the statistical uncertainty alone.
+        fixed_nps: if True, every nuisance parameter is fixed at its best-fit value from the
+            full fit and only μ is fitted: σ_μ is then the statistical uncertainty alone.
 
     Raises:
         RuntimeError: if the current pyhf optimizer is not MINUIT.
@@ -290,10 +289,10 @@ def profile_scan(
         model: pyhf model with a parameter of interest.
         data: observed counts followed by the auxiliary data (see :func:`make_data`).
         mu_values: values of μ to scan (dimensionless, inside the POI bounds of the model).
-        fixed_nps: if True, the nuisance parameters are not profiled but fixed at their best-fit
-        values
-            θ̂ from the global fit ("statistics only"); the curve then shows the statistical
-            uncertainty alone, and the difference to the profiled curve is the systematic part.
+        fixed_nps: if True, the nuisance parameters are not profiled but fixed at their
+            best-fit values θ̂ from the global fit ("statistics only"); the curve then shows the
+            statistical uncertainty alone, and the difference to the profiled curve is the
+            systematic part.
 
     Returns:
         Array of q(μ) (dimensionless, ≥ 0 up to fit precision), one value per entry of
@@ -355,9 +354,8 @@ def interval_from_scan(
 
     Raises:
         ValueError: for inputs of different lengths, fewer than three points, non-finite values,
-            μ not strictly increasing, level ≤ 0, or a scan that does not reach ``level`` on one
-            side
-            of its minimum (then widen the scan range).
+            μ not strictly increasing, level ≤ 0, or a scan that does not reach ``level`` on
+            one side of its minimum (then widen the scan range).
     """
     mu_arr = np.asarray(mu, dtype=float)
     q_arr = np.asarray(q, dtype=float)

@@ -136,9 +136,8 @@ def save_workspace(workspace: dict[str, Any], path: str | Path) -> Path:
     """Write the workspace as JSON, atomically (a failed write never replaces a good file).
 
     Raises ``TypeError`` naming the problem if the workspace holds something JSON cannot store (for
-    example a numpy array: convert it with ``.tolist()``), and ``IsADirectoryError`` if ``path`` is
-    a
-    folder.
+    example a numpy array: convert it with ``.tolist()``), and ``IsADirectoryError`` if ``path``
+    is a folder.
     """
     path = Path(path)
     try:

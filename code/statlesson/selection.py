@@ -7,8 +7,7 @@ The selection follows the Analysis Grand Challenge tt̄ analysis:
 * b tagging at the medium working point (discriminant > 0.800);
 * region ``4j1b``: exactly one b-tagged jet, observable H_T (scalar sum of the selected jets' pT);
 * region ``4j2b``: at least two b-tagged jets, observable m_bjj, the mass of the three-jet
-combination
-  with the largest pT among those that contain at least one b-tagged jet.
+  combination with the largest pT among those that contain at least one b-tagged jet.
 
 Jet pT can be passed in explicitly so that the same code serves jet-energy-scale and -resolution
 variations (the pT changes, and with it which jets pass the selection).

@@ -66,9 +66,9 @@ STREAMS: dict[str, int] = {
 DATA_STREAMS: dict[str, int] = {"ttbar": 1000, "single_top": 1001, "wjets": 1002}
 _MIX_STREAM = 2000
 
-#  Injected truth of the pseudo-data. Every nuisance parameter is at its nominal value (0); the
-# signal
-#: strength is close to the ratio of the CMS 2015 measurement to the NNLO+NNLL prediction (888/832).
+#: Injected truth of the pseudo-data. Every nuisance parameter is at its nominal value (0); the
+#: signal strength is close to the ratio of the CMS 2015 measurement to the NNLO+NNLL prediction
+#: (888/832).
 TRUTH: dict = {
     "mu_ttbar": 1.07,
     "nuisance_parameters": (

@@ -50,9 +50,8 @@ class GenConfig:
     wc_frac: float = 0.20  # W+jets only: fraction with a single c quark
 
 
-#  Generator settings per simulated sample. The alternative tt̄ samples differ from the nominal one
-# by a
-#: few percent in shape and acceptance, in the way a different generator/hadronizer would.
+#: Generator settings per simulated sample. The alternative tt̄ samples differ from the nominal one
+#: by a few percent in shape and acceptance, in the way a different generator/hadronizer would.
 CONFIGS: dict[str, GenConfig] = {
     "ttbar": GenConfig("ttbar"),
     "ttbar_generator": GenConfig("ttbar", mass_scale=80.0, isr_rate=1.35),
