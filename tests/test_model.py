@@ -109,6 +109,32 @@ def test_config_binning_matches_the_analysis_regions(config):
         np.testing.assert_allclose(region["Binning"], selection.get_region(region["Name"]).edges)
 
 
+def test_config_and_analysis_agree_in_both_directions(config):
+    """The configuration is checked against the regions and samples the package fills, both
+    ways, with a message that names what is missing where."""
+    modelspec.check_against_analysis(config)  # the lesson's configuration agrees
+    fewer = copy.deepcopy(config)
+    fewer["Regions"] = [r for r in fewer["Regions"] if r["Name"] != "4j2b"]
+    with pytest.raises(ConfigError, match="no region '4j2b' of statlesson.selection.REGIONS"):
+        modelspec.check_against_analysis(fewer)
+    more = copy.deepcopy(config)
+    more["Regions"].append(dict(more["Regions"][0], Name="5j1b", RegionPath="5j1b"))
+    with pytest.raises(ConfigError, match="'5j1b'.*not a region of the analysis"):
+        modelspec.check_against_analysis(more)
+    rebinned = copy.deepcopy(config)
+    rebinned["Regions"][0]["Binning"] = rebinned["Regions"][0]["Binning"][:-1]
+    with pytest.raises(ConfigError, match="Binning .* differs"):
+        modelspec.check_against_analysis(rebinned)
+    no_wjets = copy.deepcopy(config)
+    no_wjets["Samples"] = [s for s in no_wjets["Samples"] if s["Name"] != "wjets"]
+    with pytest.raises(ConfigError, match="no sample 'wjets'"):
+        modelspec.check_against_analysis(no_wjets)
+    zjets = copy.deepcopy(config)
+    zjets["Samples"].append({"Name": "zjets", "SamplePath": "zjets"})
+    with pytest.raises(ConfigError, match="'zjets' is not a model sample"):
+        modelspec.check_against_analysis(zjets)
+
+
 def test_config_paths_point_into_the_working_folder(config, workdir):
     assert config["General"]["InputPath"].startswith(str(workdir / "histograms.root:"))
     assert config["General"]["HistogramFolder"].startswith(str(workdir))

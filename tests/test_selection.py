@@ -196,3 +196,27 @@ def test_nominal_weight_of_data_is_one_and_mc_includes_lepton_sf():
 
     expected = ak.to_numpy(mc.weight * mc.weight_lepsf) * get_sample("wjets").lumi_weight()
     np.testing.assert_allclose(w, expected)
+
+
+def test_adding_a_region_is_one_declaration(monkeypatch):
+    """A region declared only in selection.REGIONS (its jets, b tags, observable and binning) is
+    selected, filled into templates, and named as missing from the configuration."""
+    from statlesson import modelspec, variations
+    from statlesson.validation import ConfigError
+
+    five = selection.Region("5j1b", "ht", r"$H_T$ [GeV]", 10, 150.0, 550.0,
+                            "≥ 5 jets, exactly 1 b tag", min_jets=5, b_tags=(1, 1))  # fmt: skip
+    monkeypatch.setitem(selection.REGIONS, five.name, five)
+    events = read_events("single_top", histograms.required_branches("single_top"))
+    jet_pt = variations.jer_smear(events)
+    masks = region_masks(events, jet_pt)
+    assert 0 < masks["5j1b"].sum() < masks["4j1b"].sum()
+    assert not np.any(masks["5j1b"] & ~masks["4j1b"])  # a subset of 4j1b: one more jet
+    n_jets = ak.to_numpy(ak.sum(selection.select_jets(events, jet_pt), axis=1))
+    assert np.all(n_jets[masks["5j1b"]] >= 5)
+    filled = histograms.fill_sample("single_top")
+    h = filled["5j1b_single_top"]
+    np.testing.assert_allclose(h.axes[0].edges, five.edges)
+    assert "5j1b_single_top_jes_up" in filled
+    with pytest.raises(ConfigError, match="no region '5j1b'"):
+        modelspec.load_config()  # the lesson's configuration lacks it

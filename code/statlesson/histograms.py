@@ -310,23 +310,23 @@ def file_variation_arrays(
 ) -> tuple[tuple[str, str, np.ndarray, np.ndarray, np.ndarray], ...]:
     """:func:`variation_arrays` of ``sample``'s file, computed once per version of the file.
 
-    The versions (size and modification time) of the file and of the corrections file, and the
-    catalogue's variations of the sample, key a cache of the last 8 results (read-only arrays),
-    so that the templates and the shape tests of one session read and smear each file once.
+    What they depend on, the versions (size, modification time) of the file and of the
+    corrections file, the sample's variations and the regions, keys a cache of the last 8
+    results (read-only arrays): the templates and the shape tests read each file once.
     """
     file_path = selection.check_ntuple(
         sample, required_branches(sample), data_dir=data_dir, path=path
     ).resolve()
-    # what the arrays depend on: the file, the corrections file and the catalogue's variations
     versions = tuple(
         (p.stat().st_mtime_ns, p.stat().st_size) for p in (file_path, corrections_path().resolve())
     )
-    return _file_arrays(sample, file_path, versions, tuple(computed_variations(sample)), lumi_pb)
+    analysis = (tuple(computed_variations(sample)), tuple(REGIONS.values()))
+    return _file_arrays(sample, file_path, versions, analysis, lumi_pb)
 
 
 @lru_cache(maxsize=8)
 def _file_arrays(
-    sample: str, path: Path, _versions: tuple, _variations: tuple, lumi_pb: float
+    sample: str, path: Path, _versions: tuple, _analysis: tuple, lumi_pb: float
 ) -> tuple:
     events = selection.read_events(sample, required_branches(sample), path=path)
     sums = selection.read_generator_sums(sample, path=path) if sample == SIGNAL else None

@@ -21,12 +21,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from . import catalogue, selection
 from .fileio import atomic_output, open_root
 from .ntuple import lesson_root
 from .validation import ConfigError, check_config_schema, validate_config, workspace_channels
 
 __all__ = [
     "build_workspace",
+    "check_against_analysis",
     "config_file",
     "load_config",
     "modifier_table",
@@ -99,7 +101,54 @@ def load_config(path: str | Path | None = None, workdir: str | Path = ".") -> di
         if key in general:
             general[key] = str(workdir / general[key])
     validate_config(config)
+    if path.resolve() == config_file().resolve():
+        check_against_analysis(config)
     return config
+
+
+def check_against_analysis(config: dict[str, Any]) -> None:
+    """Check that the configuration models the analysis the package fills, in both directions.
+
+    Its ``Regions`` are the regions of :data:`statlesson.selection.REGIONS`, with their binning
+    (as ``RegionPath``), and its simulated ``Samples`` the model samples of the catalogue (as
+    ``SamplePath``). Raises :class:`ConfigError` naming what one side has and the other lacks.
+    """
+    configured = {r.get("RegionPath", r["Name"]): r for r in config["Regions"]}
+    declared = selection.REGIONS
+    for name in declared:
+        if name not in configured:
+            raise ConfigError(
+                f"the configuration has no region '{name}' of statlesson.selection.REGIONS; "
+                f"add a Regions entry with RegionPath '{name}' and Binning "
+                f"{declared[name].edges.tolist()}"
+            )
+    for name, entry in configured.items():
+        if name not in declared:
+            raise ConfigError(
+                f"Regions entry '{entry['Name']}' ({name}) is not a region of the analysis "
+                f"({', '.join(declared)}); declare it in statlesson.selection.REGIONS or remove it"
+            )
+        binning = np.asarray(entry.get("Binning", []), dtype=float)
+        edges = declared[name].edges
+        if binning.shape != edges.shape or not np.allclose(binning, edges):
+            raise ConfigError(
+                f"Regions entry '{entry['Name']}': Binning {entry.get('Binning')} differs from "
+                f"the region's {declared[name].edges.tolist()} (statlesson.selection.REGIONS)"
+            )
+    simulated = [s.get("SamplePath", s["Name"]) for s in config["Samples"] if not s.get("Data")]
+    for name in catalogue.MODEL_SAMPLES:
+        if name not in simulated:
+            raise ConfigError(
+                f"the configuration has no sample '{name}' of the catalogue's model samples; "
+                f"add a Samples entry with SamplePath '{name}'"
+            )
+    for name in simulated:
+        if name not in catalogue.MODEL_SAMPLES:
+            raise ConfigError(
+                f"Samples entry '{name}' is not a model sample of the catalogue "
+                f"({', '.join(catalogue.MODEL_SAMPLES)}); declare it in "
+                "statlesson.catalogue.SAMPLES or remove it"
+            )
 
 
 # --------------------------------------------------------------------------------------------------

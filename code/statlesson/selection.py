@@ -15,6 +15,7 @@ variations (the pT changes, and with it which jets pass the selection).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ __all__ = [
     "JET_PT_MIN",
     "LEP_ETA_MAX",
     "LEP_PT_MIN",
+    "OBSERVABLES",
     "REGIONS",
     "Region",
     "SELECTION_BRANCHES",
@@ -59,7 +61,18 @@ SELECTION_BRANCHES: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Region:
-    """An analysis region: its name, observable, axis label and binning (edges in GeV)."""
+    """An analysis region, declared once: its selection, observable and binning.
+
+    Attributes:
+        name: identifier, as in histogram names and the configuration's ``Regions``.
+        observable: the quantity histogrammed, a key of :data:`OBSERVABLES`.
+        label: axis label (GeV).
+        bins, low, high: the regular binning, in GeV.
+        description: one line on the selection and the observable.
+        min_jets: at least this many selected jets.
+        b_tags: the number of b-tagged selected jets, ``(at least, at most)``; ``None`` for no
+            upper limit.
+    """
 
     name: str
     observable: str
@@ -68,6 +81,8 @@ class Region:
     low: float
     high: float
     description: str
+    min_jets: int = 4
+    b_tags: tuple[int, int | None] = (1, None)
 
     @property
     def edges(self) -> np.ndarray:
@@ -79,9 +94,10 @@ REGIONS: dict[str, Region] = {
     r.name: r
     for r in [
         Region("4j1b", "ht", r"$H_T$ [GeV]", 10, 110.0, 510.0,
-               "≥ 4 jets, exactly 1 b tag; H_T = scalar sum of jet pT"),
+               "≥ 4 jets, exactly 1 b tag; H_T = scalar sum of jet pT", b_tags=(1, 1)),
         Region("4j2b", "m_bjj", r"$m_{bjj}$ [GeV]", 10, 110.0, 510.0,
-               "≥ 4 jets, ≥ 2 b tags; m_bjj = mass of the highest-pT trijet with a b tag"),
+               "≥ 4 jets, ≥ 2 b tags; m_bjj = mass of the highest-pT trijet with a b tag",
+               b_tags=(2, None)),
     ]
 }  # fmt: skip
 
@@ -200,7 +216,8 @@ def select_jets(events: ak.Array, jet_pt: ak.Array | None = None) -> ak.Array:
 
 
 def region_masks(events: ak.Array, jet_pt: ak.Array | None = None) -> dict[str, np.ndarray]:
-    """Event masks of the two regions (numpy booleans), with the lepton and jet requirements.
+    """Event masks of the regions of :data:`REGIONS` (numpy booleans): the lepton, and each
+    region's numbers of jets and b tags.
 
     Raises ``KeyError`` naming the branches of :data:`SELECTION_BRANCHES` the events lack.
     """
@@ -212,8 +229,12 @@ def region_masks(events: ak.Array, jet_pt: ak.Array | None = None) -> dict[str, 
     n_jets = ak.to_numpy(ak.sum(jets, axis=1))
     n_b = ak.to_numpy(ak.sum(jets & (events.jet_btag > BTAG_MEDIUM), axis=1))
     lepton = ak.to_numpy((events.lep_pt > LEP_PT_MIN) & (abs(events.lep_eta) < LEP_ETA_MAX))
-    base = lepton & (n_jets >= 4)
-    return {"4j1b": base & (n_b == 1), "4j2b": base & (n_b >= 2)}
+    masks = {}
+    for name, region in REGIONS.items():
+        least, most = region.b_tags
+        mask = lepton & (n_jets >= region.min_jets) & (n_b >= least)
+        masks[name] = mask if most is None else mask & (n_b <= most)
+    return masks
 
 
 def ht(jet_pt: ak.Array, jet_mask: ak.Array) -> np.ndarray:
@@ -226,8 +247,7 @@ def m_bjj(events: ak.Array, jet_mask: ak.Array, jet_pt: ak.Array | None = None) 
 
     Events must have at least three selected jets and one b tag (true in region 4j2b). The jet
     four-momenta are built with explicit px, py, pz, E arithmetic, which is several times faster
-    than
-    going through a vector library for this one quantity.
+    than going through a vector library for this one quantity.
     """
     require_branches(events, ("jet_pt", "jet_eta", "jet_phi", "jet_mass", "jet_btag"), "m_bjj")
     pt = (events.jet_pt if jet_pt is None else jet_pt)[jet_mask]
@@ -250,6 +270,19 @@ def m_bjj(events: ak.Array, jet_mask: ak.Array, jet_pt: ak.Array | None = None) 
     return np.sqrt(np.maximum(ak.to_numpy(ak.fill_none(ak.firsts(m2), np.nan)), 0.0))
 
 
+def _ht_of(events: ak.Array, jets: ak.Array, jet_pt: ak.Array | None) -> np.ndarray:
+    return ht(events.jet_pt if jet_pt is None else jet_pt, jets)
+
+
+#: The observables a region can histogram, by name: from the selected events, their selected
+#: jets and the jet pT (``None``: the stored one), the value per event in GeV. A new observable
+#: is one function here.
+OBSERVABLES: dict[str, Callable[[ak.Array, ak.Array, ak.Array | None], np.ndarray]] = {
+    "ht": _ht_of,
+    "m_bjj": m_bjj,
+}
+
+
 def region_observables(
     events: ak.Array, jet_pt: ak.Array | None = None, regions: list[str] | None = None
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -268,11 +301,8 @@ def region_observables(
         selected = events[mask]
         pt = selected.jet_pt if jet_pt is None else jet_pt[mask]
         jets = select_jets(selected, pt)
-        if REGIONS[name].observable == "ht":
-            values = ht(pt, jets)
-        else:
-            values = m_bjj(selected, jets, None if jet_pt is None else pt)
-        out[name] = (mask, values)
+        compute = OBSERVABLES[REGIONS[name].observable]
+        out[name] = (mask, compute(selected, jets, None if jet_pt is None else pt))
     return out
 
 
