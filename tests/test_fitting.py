@@ -212,10 +212,10 @@ def test_profile_scan_is_zero_at_best_fit_and_parabolic_nearby(likelihood, fit_r
     pdf, data = likelihood
     i = fit_results.labels.index(POI)
     mu, sigma = fit_results.bestfit[i], fit_results.uncertainty[i]
-    scan = limits.profile_scan(pdf, data, fit_results, POI, [mu - sigma, mu, mu + sigma])
+    scan = limits.refit_scan(pdf, data, fit_results, POI, [mu - sigma, mu, mu + sigma])
     np.testing.assert_allclose(scan.delta_nlls, [1.0, 0.0, 1.0], atol=0.15)
     with pytest.raises(ValueError, match="bounds"):
-        limits.profile_scan(pdf, data, fit_results, POI, [-1.0])
+        limits.refit_scan(pdf, data, fit_results, POI, [-1.0])
 
 
 def test_observed_limit_needs_a_scan_that_reaches_it():

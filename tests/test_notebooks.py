@@ -121,7 +121,7 @@ def _check_fit_numbers(glued: dict[str, str], likelihood, fit_results) -> None:
     assert float(glued["mu_err"]) == pytest.approx(sigma, rel=5e-3)
     pdf, data = likelihood
     grid = mu + sigma * np.linspace(-2, 2, 7)
-    scan = limits.profile_scan(pdf, data, fit_results, "mu_ttbar", grid)
+    scan = limits.refit_scan(pdf, data, fit_results, "mu_ttbar", grid)
     assert float(glued["limit_obs"]) == pytest.approx(limits.observed_limit(scan), abs=1e-3)
 
 

@@ -33,7 +33,7 @@ def test_observed_limit_matches_pyhf_hypotest(likelihood, fit_results):
     i = fit_results.labels.index(POI)
     mu, sigma = fit_results.bestfit[i], fit_results.uncertainty[i]
     grid = mu + sigma * np.linspace(-2, 2, 7)  # as in episode 5
-    limit = limits.observed_limit(limits.profile_scan(pdf, data, fit_results, POI, grid))
+    limit = limits.observed_limit(limits.refit_scan(pdf, data, fit_results, POI, grid))
     pyhf.set_backend("numpy", "scipy")
     cls, tails = pyhf.infer.hypotest(limit, data, pdf, test_stat="qtilde", return_tail_probs=True)
     assert float(cls) == pytest.approx(0.05, abs=CLS_TOLERANCE)
@@ -48,7 +48,7 @@ def test_profile_scan_matches_cabinetry_scan(likelihood, fit_results):
     mu, sigma = fit_results.bestfit[i], fit_results.uncertainty[i]
     standard = cabinetry.fit.scan(pdf, data, POI, par_range=(mu - 2 * sigma, mu + 2 * sigma),
                                   n_steps=3)
-    ours = limits.profile_scan(pdf, data, fit_results, POI, standard.parameter_values)
+    ours = limits.refit_scan(pdf, data, fit_results, POI, standard.parameter_values)
     np.testing.assert_allclose(ours.delta_nlls, standard.delta_nlls, atol=0.01)
     assert standard.delta_nlls[0] > 3  # the points are far enough apart to mean something
 

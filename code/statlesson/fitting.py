@@ -35,13 +35,16 @@ from .catalogue import GROUPS, SYSTEMATICS
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "decorrelate",
+    "check_data",
+    "check_fit_results",
     "conditional_init",
-    "drop_modifiers",
     "covariance",
     "covariance_impacts",
+    "decorrelate",
+    "drop_modifiers",
     "grouped_impacts",
     "nuisance_parameters",
+    "parameter_index",
     "refit",
     "refit_impacts",
     "stat_only_uncertainty",
@@ -55,7 +58,8 @@ def covariance(fit_results: FitResults) -> np.ndarray:
     return np.asarray(fit_results.corr_mat) * np.outer(sigma, sigma)
 
 
-def _index(fit_results: FitResults, name: str) -> int:
+def parameter_index(fit_results: FitResults, name: str) -> int:
+    """Index of the parameter ``name`` in ``fit_results``; ``KeyError`` lists the parameters."""
     try:
         return fit_results.labels.index(name)
     except ValueError:
@@ -93,7 +97,7 @@ def nuisance_parameters(
     fit_results: FitResults, poi_name: str, *, include_staterror: bool = False
 ) -> list[str]:
     """Labels of the nuisance parameters (everything but the POI; staterror bins optional)."""
-    _index(fit_results, poi_name)
+    parameter_index(fit_results, poi_name)
     return [
         lab
         for lab in fit_results.labels
@@ -121,7 +125,7 @@ def conditional_init(fit_results: FitResults, name: str, value: float) -> np.nda
     For a Gaussian likelihood the other parameters move by C[:, j] / C[j, j] · (value − best fit);
     starting a constrained fit there makes it converge in a few iterations.
     """
-    j = _index(fit_results, name)
+    j = parameter_index(fit_results, name)
     cov = covariance(fit_results)
     pars = np.asarray(fit_results.bestfit, dtype=float)
     out = pars + cov[:, j] / cov[j, j] * (value - pars[j])
@@ -140,10 +144,10 @@ def covariance_impacts(
     are returned sorted by their post-fit impact, largest first. ``staterror`` parameters are left
     out (their pre-fit widths are the per-bin MC uncertainties).
     """
-    i = _index(fit_results, poi_name)
+    i = parameter_index(fit_results, poi_name)
     cov = covariance(fit_results)
     names = nuisance_parameters(fit_results, poi_name)
-    idx = [_index(fit_results, n) for n in names]
+    idx = [parameter_index(fit_results, n) for n in names]
     prefit = np.array([(prefit_sigma or {}).get(n, 1.0) for n in names])
     slope = cov[i, idx] / cov[idx, idx]
     post = slope * np.asarray(fit_results.uncertainty)[idx]
@@ -161,7 +165,7 @@ def covariance_impacts(
     )
 
 
-def _check_data(model: pyhf.pdf.Model, data: Sequence[float]) -> None:
+def check_data(model: pyhf.pdf.Model, data: Sequence[float]) -> None:
     """Raise ``ValueError`` unless ``data`` is the model's observed counts, then its auxdata."""
     n_main, n_aux = model.config.nmaindata, model.config.nauxdata
     n = np.size(data)
@@ -174,7 +178,7 @@ def _check_data(model: pyhf.pdf.Model, data: Sequence[float]) -> None:
         )
 
 
-def _check_fit_results(model: pyhf.pdf.Model, fit_results: FitResults) -> None:
+def check_fit_results(model: pyhf.pdf.Model, fit_results: FitResults) -> None:
     """Raise ``ValueError`` if ``fit_results`` do not have the parameters of ``model``."""
     if len(fit_results.labels) != model.config.npars:
         raise ValueError(
@@ -208,7 +212,7 @@ def refit(
     also after a fallback or an error. Raises ``RuntimeError`` if both fits fail, and
     ``ValueError`` if ``data``, ``init`` or ``fixed`` do not fit the model.
     """
-    _check_data(model, data)
+    check_data(model, data)
     npars = model.config.npars
     if np.ndim(init) != 1 or np.size(init) != npars:
         raise ValueError(
@@ -272,16 +276,16 @@ def refit_impacts(
     """
     if not (prefit or postfit):
         raise ValueError("nothing to compute: ask for prefit=True, postfit=True or both")
-    _check_fit_results(model, fit_results)
-    _check_data(model, data)
-    i = _index(fit_results, poi_name)
+    check_fit_results(model, fit_results)
+    check_data(model, data)
+    i = parameter_index(fit_results, poi_name)
     names = list(names)
     for name in names:
-        _index(fit_results, name)  # every name is checked before the first (slow) fit
+        parameter_index(fit_results, name)  # every name is checked before the first (slow) fit
     prefit_sigma = cabinetry.model_utils.prefit_uncertainties(model)
     impacts = np.full((len(names), 4), np.nan)  # pre-fit up, down, post-fit up, down
     for row, name in enumerate(names):
-        j = _index(fit_results, name)
+        j = parameter_index(fit_results, name)
         best = fit_results.bestfit[j]
         shifts, columns = [], []
         if prefit:
@@ -295,7 +299,7 @@ def refit_impacts(
                 continue
             pars, _ = refit(model, data, conditional_init(fit_results, name, best + shift), [j])
             impacts[row, column] = pars[i] - fit_results.bestfit[i]
-    idx = [_index(fit_results, n) for n in names]
+    idx = [parameter_index(fit_results, n) for n in names]
     return RankingResults(
         bestfit=np.asarray(fit_results.bestfit)[idx],
         uncertainty=np.asarray(fit_results.uncertainty)[idx],
@@ -317,7 +321,7 @@ def _conditional_variance(cov: np.ndarray, i: int, fixed: list[int]) -> float:
 
 def stat_only_uncertainty(fit_results: FitResults, poi_name: str) -> float:
     """Uncertainty of the POI with every nuisance parameter (MC statistics included) fixed."""
-    i = _index(fit_results, poi_name)
+    i = parameter_index(fit_results, poi_name)
     fixed = [k for k in range(len(fit_results.labels)) if k != i]
     return float(np.sqrt(_conditional_variance(covariance(fit_results), i, fixed)))
 
@@ -333,7 +337,7 @@ def grouped_impacts(
     (pruned ones) are skipped, and a group without any member in the fit is left out. Any other
     name missing from the fit raises ``KeyError``, as does a fit in which no group has a parameter.
     """
-    i = _index(fit_results, poi_name)
+    i = parameter_index(fit_results, poi_name)
     cov = covariance(fit_results)
     out = {}
     for group, names in groups.items():

@@ -1,6 +1,6 @@
 """Likelihood scans and CLs upper limits beside cabinetry's and pyhf's calls, tested against them.
 
-* :func:`profile_scan` — −2 Δ ln L of μ from fixed-μ fits (as ``cabinetry.fit.scan``);
+* :func:`refit_scan` — −2 Δ ln L of μ from fixed-μ fits (as ``cabinetry.fit.scan``);
 * :func:`expected_limits` — the expected CLs upper limit and its ±1σ, ±2σ band: where
   pyhf's asymptotic expected CLs of q̃_μ (``pyhf.infer.hypotest``) is 1 − CL, solved
   with fixed-μ fits to the background-only Asimov data;
@@ -19,14 +19,14 @@ from scipy import optimize, stats
 
 from .fitting import (
     PRECISE,
-    _check_data,
-    _check_fit_results,
-    _index,
+    check_data,
+    check_fit_results,
     conditional_init,
+    parameter_index,
     refit,
 )
 
-__all__ = ["expected_limits", "observed_limit", "profile_scan"]
+__all__ = ["expected_limits", "observed_limit", "refit_scan"]
 
 #: Largest |CLs − α| accepted at a returned limit (pyhf's expected CLs at that μ).
 _CLS_TOLERANCE: float = 1e-4
@@ -37,7 +37,7 @@ _SPREAD: float = 0.02
 _BAND_NAMES = ("−2σ", "−1σ", "median", "+1σ", "+2σ")
 
 
-def profile_scan(
+def refit_scan(
     model: pyhf.pdf.Model,
     data: Sequence[float],
     fit_results: FitResults,
@@ -49,9 +49,9 @@ def profile_scan(
     Each fit starts at the covariance prediction for that POI value. Returns cabinetry's
     ``ScanResults`` (for ``cabinetry.visualize.scan``).
     """
-    _check_fit_results(model, fit_results)
-    _check_data(model, data)
-    i = _index(fit_results, poi_name)
+    check_fit_results(model, fit_results)
+    check_data(model, data)
+    i = parameter_index(fit_results, poi_name)
     values = np.asarray(poi_values, dtype=float)
     lo, hi = model.config.suggested_bounds()[i]
     if np.any(values < lo) or np.any(values > hi):
