@@ -91,12 +91,17 @@ def test_lesson_config_input_path_resolves_to_the_written_templates(templates, t
 def test_expected_names_count_and_uniqueness():
     names = histograms.expected_names()
     assert len(names) == len(set(names))
-    # per region: tt̄ nominal + 11 systematics × 2, single top and W+jets nominal + 7 × 2, data
-    n_ttbar = sum("ttbar" in s.samples for s in TEMPLATE_SYSTEMATICS.values())
-    n_other = sum("wjets" in s.samples for s in TEMPLATE_SYSTEMATICS.values())
-    assert (n_ttbar, n_other) == (11, 7)
-    assert len(names) == 2 * ((1 + 2 * 11) + 2 * (1 + 2 * 7) + 1)
-    pattern = r"4j[12]b_(ttbar|single_top|wjets|data)(_\w+_(up|down))?"
+    # per region and model sample: the nominal and an up and a down for every template
+    # systematic of the sample; and the data of each region
+    per_region = sum(
+        1 + 2 * sum(sample in s.samples for s in TEMPLATE_SYSTEMATICS.values())
+        for sample in catalogue.MODEL_SAMPLES
+    )
+    assert len(names) == len(selection.REGIONS) * (per_region + 1)
+    ups = sum(name.endswith("_up") for name in names)
+    assert ups == sum(name.endswith("_down") for name in names)
+    regions, samples = "|".join(selection.REGIONS), "|".join([*catalogue.MODEL_SAMPLES, "data"])
+    pattern = rf"({regions})_({samples})(_\w+_(up|down))?"
     assert all(re.fullmatch(pattern, n) for n in names)
 
 
@@ -141,8 +146,11 @@ def test_branches_and_variations_per_file():
     assert "weight_isr_up" not in single_top
     assert {"jet_genpt", "event"} <= set(single_top)  # the JER smearing of every simulation
     assert histograms.computed_variations("ttbar_generator") == [("generator", "up")]
-    # tt̄: nominal, 7 weight systematics × 2, JES × 2, JER × 2 (both computed)
-    assert len(histograms.computed_variations("ttbar")) == 1 + 7 * 2 + 2 + 2
+    # tt̄: the nominal and both directions of every systematic filled from its events (JER
+    # included: both computed); the alternative samples give their own up
+    from_events = [s for s in TEMPLATE_SYSTEMATICS.values()
+                   if "ttbar" in s.samples and s.mechanism != "alternative"]  # fmt: skip
+    assert len(histograms.computed_variations("ttbar")) == 1 + 2 * len(from_events)
     assert ("jer", "down") in histograms.computed_variations("wjets")
     assert histograms.computed_variations("data") == [(None, None)]
 

@@ -201,9 +201,14 @@ def test_workspace_yields_match_the_histograms_file(workspace, workdir):
 def test_luminosity_becomes_normsys_on_every_sample(workspace):
     table = modelspec.modifier_table(workspace)
     lumi = table[table.modifier == "luminosity"]
-    assert len(lumi) == 6 and set(lumi.type) == {"normsys"}
-    np.testing.assert_allclose(lumi.up, 1.023)
-    np.testing.assert_allclose(lumi.down, 0.977)
+    from statlesson import selection
+
+    every = len(catalogue.MODEL_SAMPLES) * len(selection.REGIONS)  # every sample, every region
+    assert len(lumi) == every and set(lumi.type) == {"normsys"}
+    size = catalogue.get_systematic("luminosity").size
+    np.testing.assert_allclose(lumi.up, 1 + size)
+    np.testing.assert_allclose(lumi.down, 1 - size)
+    assert size == pytest.approx(0.023)  # the 2015 value of the papers we compare with
 
 
 def _with_normsys(workspace, name, hi, lo):
@@ -221,7 +226,9 @@ def test_validator_catches_one_sided_luminosity(workspace):
     with pytest.raises(WorkspaceValidationError) as err:
         validation.validate_workspace(broken)
     messages = [p.message for p in err.value.problems]
-    assert len(messages) == 6  # 3 samples × 2 regions
+    from statlesson import selection
+
+    assert len(messages) == len(catalogue.MODEL_SAMPLES) * len(selection.REGIONS)  # one each
     assert any("'luminosity'" in m and "'ttbar'" in m and "'4j2b'" in m for m in messages)
     assert all("wrong sign" in m for m in messages)
 
