@@ -26,6 +26,8 @@ from .fileio import atomic_output, open_root
 from .ntuple import lesson_root
 from .validation import ConfigError, check_config_schema, validate_config, workspace_channels
 
+logger = logging.getLogger(__name__)
+
 __all__ = [
     "build_workspace",
     "check_against_analysis",
@@ -178,7 +180,12 @@ def build_workspace(config: dict[str, Any]) -> dict[str, Any]:
             "check the systematic's VariationPath against statlesson.histograms.expected_names()"
         ) from None
     cabinetry.templates.postprocess(config)
-    return cabinetry.workspace.build(config)
+    workspace = cabinetry.workspace.build(config)
+    logger.info(
+        "built the workspace: %d channels, %d samples",
+        len(workspace["channels"]), len(workspace["channels"][0]["samples"]),
+    )  # fmt: skip
+    return workspace
 
 
 def save_workspace(workspace: dict[str, Any], path: str | Path) -> Path:

@@ -30,6 +30,7 @@ yield change adds). The decision per systematic and sample (:func:`decisions`):
 from __future__ import annotations
 
 import copy
+import logging
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,8 @@ from .catalogue import DATA_SAMPLE, MODEL_SAMPLES, TEMPLATE_SYSTEMATICS
 from .diagnostics import variation_summary
 from .histograms import Templates
 from .selection import REGIONS
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "PRUNE_FRACTION",
@@ -121,7 +124,9 @@ def decisions(effects: pd.DataFrame, *, fraction: float = PRUNE_FRACTION) -> pd.
             "decision": decision,
             "size": float(size.mean()) if decision == "normalization" else np.nan,
         })  # fmt: skip
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    logger.info("pruning: %s", table["decision"].value_counts().to_dict())
+    return table
 
 
 def unpruned_config(config: dict) -> dict:

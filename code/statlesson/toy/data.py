@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -52,6 +53,8 @@ __all__ = [
     "write_corrections",
     "write_ntuple",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Master seed; each sample derives its own stream from it, so samples are independent.
 SEED = 20151103
@@ -294,6 +297,7 @@ def write_all(out: str | Path, samples: Iterable[str] | None = None) -> dict[str
         else:
             arrays, runs = _generate_with_sums(name)
         write_ntuple(out / sample.file, arrays, runs)
+        logger.info("wrote %s: %d events", out / sample.file, len(arrays["met_pt"]))
         counts[name] = len(arrays["met_pt"])
     write_corrections(out / CORRECTIONS_FILE)
     if DATA_SAMPLE in names:
