@@ -181,10 +181,7 @@ def build_workspace(config: dict[str, Any]) -> dict[str, Any]:
         ) from None
     cabinetry.templates.postprocess(config)
     workspace = cabinetry.workspace.build(config)
-    logger.info(
-        "built the workspace: %d channels, %d samples",
-        len(workspace["channels"]), len(workspace["channels"][0]["samples"]),
-    )  # fmt: skip
+    logger.info("built the workspace from the templates of %s", input_file)
     return workspace
 
 
