@@ -175,9 +175,9 @@ def run_toys(args: argparse.Namespace) -> dict[str, Any]:
     import cabinetry
     import numpy as np
 
-    from statlesson import modelspec, ntuple, toys
+    from statlesson import messages, modelspec, ntuple, toys
 
-    modelspec.route_logging_to_stdout(logging.ERROR)
+    messages.route_to_stdout(logging.ERROR)
     with tempfile.TemporaryDirectory() as folder:
         histograms.build_histograms(folder)
         workspace = modelspec.build_workspace(modelspec.load_config(modelspec.config_file(), folder))

@@ -86,9 +86,9 @@ def lesson_workspace(tmp_path_factory):
     change it, nor the fit below: copy first."""
     import logging
 
-    from statlesson import histograms, modelspec
+    from statlesson import histograms, messages, modelspec
 
-    modelspec.route_logging_to_stdout(logging.ERROR)
+    messages.route_to_stdout(logging.ERROR)
     folder = tmp_path_factory.mktemp("likelihood")
     histograms.build_histograms(folder)
     return modelspec.build_workspace(modelspec.load_config(modelspec.config_file(), folder))

@@ -34,6 +34,7 @@ Figures and set-up
     histplots    drawing data: templates, variations with ratios, stacks, results
     interactive  figures with a slider that work on the static site, without a kernel
     setupcheck   versions of the stack and an inventory of the bundled files
+    messages     where the log messages of cabinetry, pyhf and the package go in a notebook
 """
 
 __version__ = "0.1.0"

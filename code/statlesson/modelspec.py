@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,6 @@ __all__ = [
     "load_config",
     "modifier_table",
     "normsys_factors",
-    "route_logging_to_stdout",
     "save_workspace",
     "structure_table",
 ]
@@ -47,22 +45,6 @@ def config_file() -> Path:
     Its paths are relative to a working folder (see :func:`load_config`).
     """
     return lesson_root() / "episodes" / "ttbar_config.yml"
-
-
-def route_logging_to_stdout(level: int = logging.WARNING) -> None:
-    """Send cabinetry's, pyhf's and this package's log messages of at least ``level`` to stdout.
-
-    In a notebook, stderr output is shown as alarming pink blocks, but these messages are
-    information (``logging.INFO`` shows every step) or advice (warnings such as empty bins), not
-    errors. Call this once before using cabinetry.
-    """
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(levelname)s - %(name)s - %(message)s"))
-    for name in ("cabinetry", "pyhf", "statlesson"):
-        logger = logging.getLogger(name)
-        logger.handlers[:] = [handler]
-        logger.propagate = False
-        logger.setLevel(level)
 
 
 # --------------------------------------------------------------------------------------------------
