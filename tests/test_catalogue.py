@@ -80,6 +80,12 @@ CARD_ROWS = {"tt̄ (all three)": ("ttbar", "ttbar_generator", "ttbar_hadronizer"
 
 
 def test_normalisation_in_the_data_card_is_the_catalogue_s(root):
+    simulated = {name for name, sample in SAMPLES.items() if not sample.is_data}
+    listed = {name for names in CARD_ROWS.values() for name in names}
+    assert listed == simulated, (
+        f"simulated samples without a row of the data card's normalisation table: "
+        f"{sorted(simulated - listed)}; add the row to data/README.md and to CARD_ROWS"
+    )
     card = (root / "data" / "README.md").read_text()
     for label, names in CARD_ROWS.items():
         row = re.search(rf"^\| {re.escape(label)} \| ([\d.]+) \| ([\d.]+) \| ([\d, /]+) \|",
