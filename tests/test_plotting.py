@@ -102,3 +102,13 @@ def test_slider_figure_rejects_bad_input():
     with pytest.raises(ValueError, match="alt"):
         interactive.slider_figure(fig, lambda i: None, ["a", "b"], alt=" ", label="b")
     plt.close("all")
+
+
+def test_room_for_legend_raises_the_top_of_the_axes_only():
+    fig, ax = plt.subplots()
+    ax.set_ylim(-1.0, 100.0)
+    assert plotting.room_for_legend(ax) is ax
+    assert ax.get_ylim() == (-1.0, pytest.approx(100.0 * plotting.LEGEND_ROOM))
+    with pytest.raises(ValueError, match="at least 1"):
+        plotting.room_for_legend(ax, 0.5)
+    plt.close(fig)

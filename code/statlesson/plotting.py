@@ -27,6 +27,7 @@ __all__ = [
     "panels",
     "presentation_mode",
     "ratio_axes",
+    "room_for_legend",
     "use_style",
 ]
 
@@ -118,6 +119,20 @@ def ratio_axes(ncols: int = 1, *, width: float | None = None) -> list[tuple[Axes
         gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05, "wspace": 0.3},
     )  # fmt: skip
     return [(axes[0, i], axes[1, i]) for i in range(ncols)]
+
+
+#: How much higher than the tallest histogram :func:`room_for_legend` puts the top of the axes:
+#: enough for the five-row legend that ``cabinetry.visualize.data_mc`` draws at the top right.
+LEGEND_ROOM: float = 3.2
+
+
+def room_for_legend(ax: Axes, factor: float = LEGEND_ROOM) -> Axes:
+    """Raise the top of the linear y axis of ``ax`` by ``factor``, so that a legend drawn at the
+    top of the panel covers no histogram and no data point. Returns ``ax``."""
+    if factor < 1:
+        raise ValueError(f"factor must be at least 1 (more room, not less), got {factor}")
+    ax.set_ylim(top=factor * ax.get_ylim()[1])
+    return ax
 
 
 def events_label(h: hist.Hist) -> str:
