@@ -31,7 +31,7 @@ import yaml
 from cabinetry.fit import FitResults
 
 from statlesson import (
-    catalogue, diagnostics, fileio, fitting, histograms, histplots, inference, limits, modelspec,
+    catalogue, diagnostics, fileio, fitting, histograms, histplots, counting, limits, modelspec,
     ntuple, selection, setupcheck, validation, variations,
 )  # fmt: skip
 from statlesson.toy import data as toydata
@@ -112,7 +112,7 @@ def _raw_config() -> dict:
 
 def _workspace() -> dict:
     """A valid two-bin pyhf workspace: signal + background with normsys and histosys."""
-    spec = inference.counting_spec([10.0, 20.0], [5.0, 5.0], bkg_norm_unc=0.1,
+    spec = counting.counting_spec([10.0, 20.0], [5.0, 5.0], bkg_norm_unc=0.1,
                                    bkg_shape_up=[6.0, 6.0], bkg_shape_down=[4.0, 4.0])  # fmt: skip
     return {
         "channels": spec["channels"],
@@ -307,9 +307,9 @@ ZJETS = ("'zjets'", *ALL_SAMPLES)
               ValueError, ("JES", "empty", "normalize=False"), id="plot_variation-empty"),
         param(lambda: toydata.generate_sample("single_top", 0), ValueError,
               ("n_generated", "positive", "got 0"), id="generate_sample-zero"),
-        param(lambda: inference.profile_scan(inference.build_counting_model([1.0], [1.0]), [1.0],
+        param(lambda: counting.profile_scan(counting.build_counting_model([1.0], [1.0]), [1.0],
                                              []),
-              ValueError, ("mu_values", "non-empty"), id="inference.profile_scan-empty"),
+              ValueError, ("mu_values", "non-empty"), id="counting.profile_scan-empty"),
     ],
 )  # fmt: skip
 def test_unknown_name_or_empty_input(plt_agg, call, error, words):
@@ -329,8 +329,8 @@ def test_write_all_checks_every_name_before_generating_anything(tmp_path):
 @pytest.fixture(scope="module")
 def small_fit():
     """A two-bin counting model, its data and fit results built by hand (no fit needed)."""
-    pdf = inference.build_counting_model([10.0, 20.0], [5.0, 5.0], bkg_norm_unc=0.1)
-    data = inference.make_data(pdf, {"signal_region": [15.0, 25.0]})
+    pdf = counting.build_counting_model([10.0, 20.0], [5.0, 5.0], bkg_norm_unc=0.1)
+    data = counting.make_data(pdf, {"signal_region": [15.0, 25.0]})
     results = FitResults(np.array([1.0, 0.0]), np.array([0.3, 0.9]), list(pdf.config.par_names),
                          np.eye(2), 10.0)  # fmt: skip
     return pdf, data, results
@@ -354,6 +354,12 @@ UNKNOWN_PARAMETER = (KeyError, ("'mu_ttbar'", "mu, bkg_norm"))  # the bad name, 
               *UNKNOWN_PARAMETER, id="refit_impacts"),
         param(lambda m, d, r: fitting.refit(m, d[:2], m.config.suggested_init()), ValueError,
               ("2 observed counts", "1 auxiliary", "got 2", "model_and_data"), id="refit-data"),
+        param(lambda m, d, r: fitting.refit(m, [d[0], -1.0, d[2]], m.config.suggested_init()),
+              ValueError, ("counts >= 0", "[1]", "[-1.0]"), id="refit-negative-data"),
+        param(lambda m, d, r: counting.fit_poi(m, [d[0], np.nan, d[2]]), ValueError,
+              ("finite", "[1]", "nan"), id="fit_poi-nan-data"),
+        param(lambda m, d, r: counting.fit_poi(m, d[:2]), ValueError,
+              ("2 observed counts", "got 2", "make_data"), id="fit_poi-data"),
         param(lambda m, d, r: fitting.refit(m, d, [1.0]), ValueError, ("init", "(2)", "got 1"),
               id="refit-init"),
         param(lambda m, d, r: fitting.refit(m, d, m.config.suggested_init(), [7]), ValueError,
@@ -363,12 +369,12 @@ UNKNOWN_PARAMETER = (KeyError, ("'mu_ttbar'", "mu, bkg_norm"))  # the bad name, 
               ValueError, ("3 parameters", "model has 2"), id="scan-other-model"),
         param(lambda m, d, r: limits.refit_scan(m, d + [0.0], r, "mu", [1.0]), ValueError,
               ("3 numbers", "got 4"), id="scan-data"),
-        param(lambda m, d, r: inference.fit_poi(
-            pyhf.Model(inference.counting_spec([1.0], [1.0]), poi_name=None), [1.0]),
+        param(lambda m, d, r: counting.fit_poi(
+            pyhf.Model(counting.counting_spec([1.0], [1.0]), poi_name=None), [1.0]),
               ValueError, ("parameter of interest", "poi_name"), id="fit_poi-no-poi"),
         param(lambda m, d, r: histplots.plot_scan([0.0, 1.0], [1.0], label="x"), ValueError,
               ("same shape", "(2,)", "(1,)"), id="plot_scan"),
-        param(lambda m, d, r: inference.interval_from_scan([0, 1, 2], [1, 0, 1], level=0),
+        param(lambda m, d, r: counting.interval_from_scan([0, 1, 2], [1, 0, 1], level=0),
               ValueError, ("level", "> 0", "got 0"), id="interval_from_scan"),
         param(lambda m, d, r: histplots.plot_xsec_comparison((888.0, 30.0), {}), ValueError,
               ("(888.0, 30.0)", "+uncertainty", "-uncertainty"), id="plot_xsec_comparison"),

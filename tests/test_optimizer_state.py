@@ -1,6 +1,6 @@
 """The helpers that fit with SciPy (:func:`statlesson.fitting.refit` and what is built
 on it) leave pyhf's global optimizer as the learner set it: after them
-``inference.fit_poi``, which needs MINUIT, still works."""
+``counting.fit_poi``, which needs MINUIT, still works."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pyhf
 import pytest
 
-from statlesson import fitting, inference, limits, toys
+from statlesson import fitting, counting, limits, toys
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def minuit():
 
 def assert_still(optimizer, model, data) -> None:
     assert pyhf.get_backend()[1] is optimizer
-    mu, sigma = inference.fit_poi(model, data)  # raises unless the optimizer is MINUIT
+    mu, sigma = counting.fit_poi(model, data)  # raises unless the optimizer is MINUIT
     assert np.isfinite(mu) and sigma > 0
 
 

@@ -22,7 +22,7 @@ The analysis
     daskrun      running the Dask filling: its task graph and its local cluster
 
 The statistical model and its interpretation
-    inference    small hand-built pyhf models for the statistics episode
+    counting     hand-built counting models in pyhf: fits, scans, intervals (episode 1)
     modelspec    the cabinetry configuration and the pyhf workspace built from it
     validation   finding mistakes in the configuration and the workspace
     fitting      impacts, uncertainty groups and refits beside cabinetry's calls

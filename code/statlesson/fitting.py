@@ -31,11 +31,11 @@ import pyhf
 from cabinetry.fit import FitResults, RankingResults
 
 from .catalogue import GROUPS, SYSTEMATICS
+from .validation import check_data
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "check_data",
     "check_fit_results",
     "conditional_init",
     "covariance",
@@ -163,19 +163,6 @@ def covariance_impacts(
         postfit_up=post[order],
         postfit_down=-post[order],
     )
-
-
-def check_data(model: pyhf.pdf.Model, data: Sequence[float]) -> None:
-    """Raise ``ValueError`` unless ``data`` is the model's observed counts, then its auxdata."""
-    n_main, n_aux = model.config.nmaindata, model.config.nauxdata
-    n = np.size(data)
-    if np.ndim(data) != 1 or n != n_main + n_aux:
-        raise ValueError(
-            f"data must hold the model's {n_main} observed counts followed by its {n_aux} "
-            "auxiliary "
-            f"data ({n_main + n_aux} numbers), got {n}; take both from "
-            "cabinetry.model_utils.model_and_data(workspace)"
-        )
 
 
 def check_fit_results(model: pyhf.pdf.Model, fit_results: FitResults) -> None:

@@ -19,12 +19,12 @@ from scipy import optimize, stats
 
 from .fitting import (
     PRECISE,
-    check_data,
     check_fit_results,
     conditional_init,
     parameter_index,
     refit,
 )
+from .validation import check_data
 
 __all__ = ["expected_limits", "observed_limit", "refit_scan"]
 

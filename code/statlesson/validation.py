@@ -11,6 +11,7 @@ the same way, per-bin lists of the wrong length, empty bins and samples without 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "WorkspaceSchemaError",
     "WorkspaceValidationError",
     "check_config_schema",
+    "check_data",
     "check_workspace",
     "validate_config",
     "validate_workspace",
@@ -123,6 +125,38 @@ def _explain(config: dict[str, Any], err: Exception) -> str:
                 f"{block} has more than one entry named {', '.join(repeated)}; names must be unique"
             )
     return f"configuration invalid: {err}"
+
+
+def check_data(
+    model: pyhf.pdf.Model,
+    data: Sequence[float],
+    *,
+    fix: str = "take both from cabinetry.model_utils.model_and_data(workspace)",
+) -> np.ndarray:
+    """Return ``data`` as a float array after checking that it is the model's data vector.
+
+    pyhf's data vector holds the observed counts of every bin, then the auxiliary data of the
+    constraint terms. Raises ``ValueError`` naming the expected numbers, and ``fix`` (how the
+    caller builds such a vector), if the length or shape differs, and if a number is not finite or
+    a count negative (auxiliary data may be: a Gaussian constraint's, sampled in a toy).
+    """
+    n_main, n_aux = model.config.nmaindata, model.config.nauxdata
+    arr = np.asarray(data, dtype=float)
+    if arr.ndim != 1 or arr.size != n_main + n_aux:
+        raise ValueError(
+            f"data must hold the model's {n_main} observed counts followed by its {n_aux} "
+            f"auxiliary data ({n_main + n_aux} numbers), got {arr.size}"
+            + (f" in shape {arr.shape}" if arr.ndim != 1 else "")
+            + f"; {fix}"
+        )
+    # counts cannot be negative; auxiliary data can (a Gaussian constraint's, in a toy)
+    bad = np.flatnonzero(~np.isfinite(arr) | (np.arange(arr.size) < n_main) & (arr < 0))
+    if bad.size:
+        raise ValueError(
+            f"data must be finite, and the observed counts >= 0; entries {bad.tolist()[:10]} "
+            f"are {arr[bad].tolist()[:10]}"
+        )
+    return arr
 
 
 def check_config_schema(config: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""Small statistical models built by hand, profile-likelihood scans, and intervals read off a scan.
+"""Counting models built by hand with pyhf, their fits, profile-likelihood scans and intervals.
 
 The functions here serve the first episode ("Statistical models"): a HistFactory model with one
 signal region (a few bins of signal and background, a background normalization uncertainty and a
@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 import pyhf
+
+from .validation import check_data
 
 __all__ = [
     "build_counting_model",
@@ -209,17 +211,7 @@ def _check_model_and_data(model: pyhf.Model, data: Sequence[float]) -> np.ndarra
     """Return ``data`` as a float array after checking it fits ``model`` (main + auxiliary data)."""
     if model.config.poi_index is None:
         raise ValueError("the model has no parameter of interest; build it with poi_name='mu'")
-    arr = np.asarray(data, dtype=float)
-    expected = model.config.nmaindata + model.config.nauxdata
-    if arr.ndim != 1 or arr.size != expected:
-        raise ValueError(
-            f"data must hold {model.config.nmaindata} observed counts followed by "
-            f"{model.config.nauxdata} auxiliary data ({expected} numbers), got shape {arr.shape}; "
-            "build it with make_data(model, {channel: counts})"
-        )
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"data must be finite and >= 0, got {arr.tolist()}")
-    return arr
+    return check_data(model, data, fix="build it with make_data(model, {channel: counts})")
 
 
 def _best_fit(model: pyhf.Model, data: np.ndarray) -> tuple[np.ndarray, float]:

@@ -1,4 +1,4 @@
-"""Tests of statlesson.inference: hand-built HistFactory models, scans and intervals.
+"""Tests of statlesson.counting: hand-built HistFactory models, scans and intervals.
 
 Expected numbers follow from the construction of each test (Poisson statistics, a parabola, Asimov
 data), never from running the code under test.
@@ -16,7 +16,7 @@ import pyhf
 import pytest
 from scipy.optimize import brentq
 
-from statlesson import histplots, inference
+from statlesson import histplots, counting
 
 # One-bin counting experiment: signal and background expectation, observed count.
 S, B, N = 300.0, 100.0, 430.0
@@ -34,7 +34,7 @@ def minuit_backend():
 @pytest.fixture
 def three_bin_model() -> pyhf.Model:
     """Signal peaking in the middle bin over a falling background, with both systematics."""
-    return inference.build_counting_model(
+    return counting.build_counting_model(
         [120.0, 260.0, 140.0],
         [90.0, 60.0, 40.0],
         bkg_norm_unc=0.2,
@@ -63,7 +63,7 @@ def poisson_crossings(n: float, s: float, b: float, level: float = 1.0) -> tuple
 
 
 def test_spec_has_the_requested_modifiers_and_yields():
-    spec = inference.counting_spec(
+    spec = counting.counting_spec(
         [10.0, 20.0], [5.0, 6.0], bkg_norm_unc=0.3, bkg_shape_up=[6.0, 6.0], bkg_shape_down=[4.0, 6.0]
     )
     (channel,) = spec["channels"]
@@ -92,7 +92,7 @@ def test_model_predicts_signal_plus_background_and_the_shape_variation(three_bin
 
 
 def test_control_region_shares_only_the_normalization():
-    spec = inference.counting_spec(
+    spec = counting.counting_spec(
         [100.0], [50.0], bkg_norm_unc=0.1, bkg_shape_up=[55.0], bkg_shape_down=[45.0],
         control_signal=[5.0], control_background=[400.0],
     )
@@ -108,17 +108,17 @@ def test_control_region_shares_only_the_normalization():
 
 
 def test_one_bin_scan_minimum_is_at_analytic_mle():
-    model = inference.build_counting_model([S], [B])
+    model = counting.build_counting_model([S], [B])
     mu = np.linspace(0.9, 1.3, 401)  # step 0.001
-    q = inference.profile_scan(model, [N], mu)
+    q = counting.profile_scan(model, [N], mu)
     assert mu[np.argmin(q)] == pytest.approx((N - B) / S, abs=1e-3)
     assert q.min() == pytest.approx(0.0, abs=1e-4)
 
 
 def test_one_bin_interval_matches_exact_poisson_crossings():
-    model = inference.build_counting_model([S], [B])
+    model = counting.build_counting_model([S], [B])
     mu = np.linspace(0.8, 1.4, 301)
-    low, high = inference.interval_from_scan(mu, inference.profile_scan(model, [N], mu))
+    low, high = counting.interval_from_scan(mu, counting.profile_scan(model, [N], mu))
     exact_low, exact_high = poisson_crossings(N, S, B)
     assert low == pytest.approx(exact_low, abs=1e-3)
     assert high == pytest.approx(exact_high, abs=1e-3)
@@ -127,8 +127,8 @@ def test_one_bin_interval_matches_exact_poisson_crossings():
 
 
 def test_one_bin_fit_gives_mle_and_sqrt_n_over_s():
-    model = inference.build_counting_model([S], [B])
-    mu_hat, sigma = inference.fit_poi(model, [N])
+    model = counting.build_counting_model([S], [B])
+    mu_hat, sigma = counting.fit_poi(model, [N])
     assert mu_hat == pytest.approx((N - B) / S, abs=1e-3)
     # −d²ln L/dμ² at the minimum is s² / n, hence σ = sqrt(n) / s.
     assert sigma == pytest.approx(np.sqrt(N) / S, rel=0.01)
@@ -136,29 +136,29 @@ def test_one_bin_fit_gives_mle_and_sqrt_n_over_s():
 
 def test_background_normsys_widens_interval_by_quadrature_sum():
     rel_unc = 0.1
-    model = inference.build_counting_model([S], [B], bkg_norm_unc=rel_unc)
+    model = counting.build_counting_model([S], [B], bkg_norm_unc=rel_unc)
     data = [N, *model.config.auxdata]
     mu = np.linspace(0.8, 1.4, 301)
-    low, high = inference.interval_from_scan(mu, inference.profile_scan(model, data, mu))
-    low0, high0 = inference.interval_from_scan(
-        mu, inference.profile_scan(model, data, mu, fixed_nps=True)
+    low, high = counting.interval_from_scan(mu, counting.profile_scan(model, data, mu))
+    low0, high0 = counting.interval_from_scan(
+        mu, counting.profile_scan(model, data, mu, fixed_nps=True)
     )
     assert high - low > 1.05 * (high0 - low0)
     # Statistical and background-normalization uncertainties add in quadrature (linearized).
     expected = np.sqrt(N + (rel_unc * B) ** 2) / S
     assert (high - low) / 2 == pytest.approx(expected, rel=0.03)
-    _, sigma = inference.fit_poi(model, data)
+    _, sigma = counting.fit_poi(model, data)
     assert sigma == pytest.approx(expected, rel=0.03)
 
 
 def test_fixed_nps_scan_equals_model_without_nps_when_nps_are_not_pulled():
     # One bin cannot tell signal from background: the constraint keeps the NP at 0, so fixing it
     # there gives back the model without any nuisance parameter.
-    with_np = inference.build_counting_model([S], [B], bkg_norm_unc=0.1)
-    without_np = inference.build_counting_model([S], [B])
+    with_np = counting.build_counting_model([S], [B], bkg_norm_unc=0.1)
+    without_np = counting.build_counting_model([S], [B])
     mu = np.linspace(0.9, 1.3, 41)
-    q_fixed = inference.profile_scan(with_np, [N, *with_np.config.auxdata], mu, fixed_nps=True)
-    q_none = inference.profile_scan(without_np, [N], mu)
+    q_fixed = counting.profile_scan(with_np, [N, *with_np.config.auxdata], mu, fixed_nps=True)
+    q_none = counting.profile_scan(without_np, [N], mu)
     np.testing.assert_allclose(q_fixed, q_none, atol=1e-3)
 
 
@@ -173,31 +173,31 @@ def test_profile_scan_equals_a_plain_fixed_poi_fit_loop(three_bin_model):
     plain = [float(pyhf.infer.mle.fixed_poi_fit(m, data, three_bin_model,
                                                 return_fitted_val=True)[1]) - float(best)
              for m in mu]  # fmt: skip
-    np.testing.assert_allclose(inference.profile_scan(three_bin_model, data, mu), plain,
+    np.testing.assert_allclose(counting.profile_scan(three_bin_model, data, mu), plain,
                                atol=1e-3)
 
 
 def test_asimov_fit_returns_mu_one(three_bin_model):
     data = asimov(three_bin_model)
-    mu_hat, sigma = inference.fit_poi(three_bin_model, data)
+    mu_hat, sigma = counting.fit_poi(three_bin_model, data)
     assert mu_hat == pytest.approx(1.0, abs=1e-3)
     assert sigma > 0
-    mu_hat_stat, sigma_stat = inference.fit_poi(three_bin_model, data, fixed_nps=True)
+    mu_hat_stat, sigma_stat = counting.fit_poi(three_bin_model, data, fixed_nps=True)
     assert mu_hat_stat == pytest.approx(1.0, abs=1e-3)
     assert sigma_stat < sigma  # systematics can only add uncertainty
 
 
 def test_asimov_scan_is_centred_on_one(three_bin_model):
     mu = np.linspace(0.7, 1.3, 61)
-    q = inference.profile_scan(three_bin_model, asimov(three_bin_model), mu)
-    low, high = inference.interval_from_scan(mu, q)
+    q = counting.profile_scan(three_bin_model, asimov(three_bin_model), mu)
+    low, high = counting.interval_from_scan(mu, q)
     assert low < 1.0 < high
     assert (low + high) / 2 == pytest.approx(1.0, abs=0.01)
 
 
 def test_control_region_constrains_background_normalization():
     rel_unc, n_cr = 0.2, 400.0
-    model = inference.build_counting_model(
+    model = counting.build_counting_model(
         [300.0], [100.0], bkg_norm_unc=rel_unc, control_signal=[0.0], control_background=[n_cr]
     )
     result = pyhf.infer.mle.fit(asimov(model), model, return_uncertainties=True)
@@ -206,9 +206,9 @@ def test_control_region_constrains_background_normalization():
     # 20 % prior; combined with the unit-width constraint: 1 / sqrt(1 + (rel_unc * sqrt(n_cr))**2).
     assert sigma_alpha == pytest.approx(1.0 / np.sqrt(1.0 + (rel_unc * np.sqrt(n_cr)) ** 2), rel=0.1)
 
-    without_cr = inference.build_counting_model([300.0], [100.0], bkg_norm_unc=rel_unc)
-    _, sigma_mu_without = inference.fit_poi(without_cr, asimov(without_cr))
-    _, sigma_mu_with = inference.fit_poi(model, asimov(model))
+    without_cr = counting.build_counting_model([300.0], [100.0], bkg_norm_unc=rel_unc)
+    _, sigma_mu_without = counting.fit_poi(without_cr, asimov(without_cr))
+    _, sigma_mu_with = counting.fit_poi(model, asimov(model))
     assert sigma_mu_with < sigma_mu_without
 
 
@@ -219,12 +219,12 @@ def pulled_model() -> tuple[pyhf.Model, list[float]]:
     ``bkg_norm`` to about +1σ, so nuisance parameters fixed at their best fit and at
     their nominal value differ clearly (with the nominal background, μ̂ would be
     (430 − 100) / 300 = 1.1 instead of about 1.04)."""
-    model = inference.build_counting_model(
+    model = counting.build_counting_model(
         [300.0], [100.0], bkg_norm_unc=0.2,
         control_signal=[0.0], control_background=[400.0],
     )  # fmt: skip
     observed = {"signal_region": [430.0], "control_region": [480.0]}
-    data = inference.make_data(model, observed)
+    data = counting.make_data(model, observed)
     return model, data
 
 
@@ -233,8 +233,8 @@ def test_stat_only_fit_holds_the_nps_at_their_best_fit(pulled_model):
     poi = model.config.poi_index
     best = np.asarray(pyhf.infer.mle.fit(data, model))
     assert best[model.config.par_slice("bkg_norm")][0] > 0.5  # pulled, as constructed
-    mu_hat, _ = inference.fit_poi(model, data)
-    mu_stat, sigma_stat = inference.fit_poi(model, data, fixed_nps=True)
+    mu_hat, _ = counting.fit_poi(model, data)
+    mu_stat, sigma_stat = counting.fit_poi(model, data, fixed_nps=True)
     assert mu_stat == pytest.approx(mu_hat, abs=1e-3)  # the minimum stays where it is
     fixed = [k != poi for k in range(model.config.npars)]
     standard = pyhf.infer.mle.fit(
@@ -254,7 +254,7 @@ def test_stat_only_scan_holds_the_nps_at_their_best_fit(pulled_model):
     best, twice_nll_min = pyhf.infer.mle.fit(data, model, return_fitted_val=True)
     best = np.asarray(best)
     mu = best[poi] + np.array([-0.15, 0.0, 0.1])
-    q = inference.profile_scan(model, data, mu, fixed_nps=True)
+    q = counting.profile_scan(model, data, mu, fixed_nps=True)
     assert q[1] == pytest.approx(0.0, abs=1e-3)
     expected = []
     for value in mu:
@@ -264,7 +264,7 @@ def test_stat_only_scan_holds_the_nps_at_their_best_fit(pulled_model):
         expected.append(twice_nll - float(twice_nll_min))
     np.testing.assert_allclose(q, expected, atol=1e-3)
     # holding the nuisance parameters fixed can only make the curve steeper
-    profiled = inference.profile_scan(model, data, mu)
+    profiled = counting.profile_scan(model, data, mu)
     assert q[0] > profiled[0] + 0.05 and q[2] > profiled[2] + 0.05
 
 
@@ -274,21 +274,21 @@ def test_stat_only_scan_holds_the_nps_at_their_best_fit(pulled_model):
 def test_interval_of_a_parabola():
     mu = np.linspace(0.0, 2.5, 251)
     q = ((mu - 1.1) / 0.2) ** 2
-    assert inference.interval_from_scan(mu, q) == pytest.approx((0.9, 1.3), abs=1e-3)
-    assert inference.interval_from_scan(mu, q, level=4.0) == pytest.approx((0.7, 1.5), abs=1e-3)
+    assert counting.interval_from_scan(mu, q) == pytest.approx((0.9, 1.3), abs=1e-3)
+    assert counting.interval_from_scan(mu, q, level=4.0) == pytest.approx((0.7, 1.5), abs=1e-3)
 
 
 def test_interval_of_an_asymmetric_scan():
     mu = np.linspace(0.0, 2.0, 201)
     q = np.where(mu < 1.0, ((mu - 1.0) / 0.1) ** 2, ((mu - 1.0) / 0.3) ** 2)
-    assert inference.interval_from_scan(mu, q) == pytest.approx((0.9, 1.3), abs=1e-3)
+    assert counting.interval_from_scan(mu, q) == pytest.approx((0.9, 1.3), abs=1e-3)
 
 
 def test_interval_is_exact_on_a_piecewise_linear_scan():
     # Linear interpolation is exact when q is linear between the scan points.
     mu = np.array([0.0, 0.5, 1.0, 1.5, 2.0])
     q = np.array([4.0, 2.0, 0.0, 1.5, 3.0])
-    assert inference.interval_from_scan(mu, q) == pytest.approx((0.75, 1.0 + 0.5 / 1.5))
+    assert counting.interval_from_scan(mu, q) == pytest.approx((0.75, 1.0 + 0.5 / 1.5))
 
 
 # --- plotting ----------------------------------------------------------------------------------
@@ -334,19 +334,19 @@ def test_plot_scan_makes_axes_when_none_given():
 )
 def test_bad_spec_input_raises(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        inference.counting_spec(**kwargs)
+        counting.counting_spec(**kwargs)
 
 
 def test_scan_rejects_data_without_auxdata():
-    model = inference.build_counting_model([S], [B], bkg_norm_unc=0.1)
+    model = counting.build_counting_model([S], [B], bkg_norm_unc=0.1)
     with pytest.raises(ValueError, match="auxiliary data"):
-        inference.profile_scan(model, [N], [1.0])
+        counting.profile_scan(model, [N], [1.0])
 
 
 def test_scan_rejects_mu_outside_bounds():
-    model = inference.build_counting_model([S], [B])
+    model = counting.build_counting_model([S], [B])
     with pytest.raises(ValueError, match="bounds"):
-        inference.profile_scan(model, [N], [-1.0, 1.0])
+        counting.profile_scan(model, [N], [-1.0, 1.0])
 
 
 @pytest.mark.parametrize(
@@ -362,36 +362,36 @@ def test_scan_rejects_mu_outside_bounds():
 )
 def test_bad_scan_input_raises(mu, q, message):
     with pytest.raises(ValueError, match=message):
-        inference.interval_from_scan(mu, q)
+        counting.interval_from_scan(mu, q)
 
 
 def test_fit_poi_asks_for_minuit():
-    model = inference.build_counting_model([S], [B])
+    model = counting.build_counting_model([S], [B])
     pyhf.set_backend("numpy", "scipy")
     with pytest.raises(RuntimeError, match="minuit"):
-        inference.fit_poi(model, [N])
+        counting.fit_poi(model, [N])
 
 
 # --- assembling the data vector ----------------------------------------------------------------
 
 
 def test_make_data_orders_channels_like_the_model():
-    model = inference.build_counting_model(
+    model = counting.build_counting_model(
         [100.0, 50.0], [20.0, 30.0], bkg_norm_unc=0.1, control_signal=[5.0], control_background=[400.0]
     )
     # pyhf sorts channels by name: the control region comes first.
     assert list(model.config.channels) == ["control_region", "signal_region"]
-    data = inference.make_data(model, {"signal_region": [130.0, 75.0], "control_region": [410.0]})
+    data = counting.make_data(model, {"signal_region": [130.0, 75.0], "control_region": [410.0]})
     assert data == [410.0, 130.0, 75.0, 0.0]  # control, signal bins, then the auxiliary datum a = 0
 
 
 def test_make_data_names_missing_channel():
-    model = inference.build_counting_model([S], [B])
+    model = counting.build_counting_model([S], [B])
     with pytest.raises(KeyError, match="missing.*signal_region"):
-        inference.make_data(model, {"control_region": [N]})
+        counting.make_data(model, {"control_region": [N]})
 
 
 def test_make_data_checks_number_of_bins():
-    model = inference.build_counting_model([S, S], [B, B])
+    model = counting.build_counting_model([S, S], [B, B])
     with pytest.raises(ValueError, match="2 bins, got 1"):
-        inference.make_data(model, {"signal_region": [N]})
+        counting.make_data(model, {"signal_region": [N]})
