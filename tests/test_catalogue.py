@@ -1,4 +1,5 @@
 import dataclasses
+import os
 import importlib
 import json
 import re
@@ -281,3 +282,81 @@ def test_lesson_found_from_the_environment_variable_anywhere(monkeypatch, tmp_pa
     monkeypatch.setenv(ntuple.DATA_ENV, str(root / "data"))
     assert modelspec.config_file() == root / "episodes" / "ttbar_config.yml"
     assert ntuple.data_path("wjets") == root / "data" / "wjets.root"
+
+
+#: Run in a fresh interpreter on the edited copy of the package (see the test below).
+ADDED_SAMPLE_SCRIPT = """
+import json, sys, yaml
+from statlesson import catalogue, histograms, modelspec
+from statlesson.validation import ConfigError
+out = {"package": histograms.__file__, "model_samples": list(catalogue.MODEL_SAMPLES),
+       "input_samples": list(histograms.INPUT_SAMPLES),
+       "expected": [n for n in histograms.expected_names() if "zjets" in n]}
+new, old = histograms.fill_sample("zjets"), histograms.fill_sample("single_top")
+out["filled"] = sorted(new)
+out["same_as_stand_in"] = all(
+    (new[n].values() == old[n.replace("zjets", "single_top")].values()).all() for n in new)
+def error(config):
+    try:
+        modelspec.check_against_analysis(config)
+    except ConfigError as err:
+        return str(err)
+    return None
+config = yaml.safe_load(modelspec.config_file().read_text())
+out["lesson_config"] = error(config)
+config["Samples"].append({"Name": "zjets", "SamplePath": "zjets"})
+out["with_sample"] = error(config)
+lumi = next(s for s in config["Systematics"] if s["Name"] == "luminosity")
+lumi["Samples"].append("zjets")
+out["with_sample_and_luminosity"] = error(config)
+json.dump(out, sys.stdout)
+"""
+
+
+def test_adding_a_background_sample_is_one_catalogue_entry(tmp_path, root):
+    """A background declared by one ``Sample`` entry in a copy of the catalogue (and its ntuple)
+    joins the model samples, is filled with every systematic that acts on all model samples, and
+    is named as missing from the configuration until its ``Samples`` block and the luminosity's
+    sample list name it. Its stand-in ntuple is the single-top file with single top's
+    normalisation, so its templates must equal single top's."""
+    import shutil
+    import subprocess
+    import sys
+
+    package = tmp_path / "pkg" / "statlesson"
+    shutil.copytree(root / "code" / "statlesson", package,
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    tw = get_sample("single_top")
+    entry = (f'        Sample(name="zjets", role="background", label="Z+jets", color="#a96b59",\n'
+             f"               xsec_pb={tw.xsec_pb!r}, filter_eff={tw.filter_eff!r},\n"
+             f"               n_generated={tw.n_generated!r}, description=\"Z+jets.\"),\n")  # fmt: skip
+    source = (package / "catalogue.py").read_text()
+    anchor = '        Sample(\n            name="data",'
+    assert source.count(anchor) == 1, "the data sample's entry moved; update the anchor"
+    (package / "catalogue.py").write_text(source.replace(anchor, entry + anchor))
+    data = tmp_path / "data"
+    data.mkdir()
+    for path in (root / "data").iterdir():
+        (data / path.name).symlink_to(path)
+    (data / "zjets.root").symlink_to(root / "data" / "single_top.root")
+    env = {**os.environ, "PYTHONPATH": str(package.parent), ntuple.DATA_ENV: str(data)}
+    run = subprocess.run([sys.executable, "-c", ADDED_SAMPLE_SCRIPT], cwd=root / "episodes",
+                         env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["package"].startswith(str(package))  # the edited copy, not the installed one
+    assert "zjets" in out["model_samples"] and "zjets" in out["input_samples"]
+    all_samples = [s for s in catalogue.TEMPLATE_SYSTEMATICS.values()
+                   if s.samples == catalogue.MODEL_SAMPLES]  # fmt: skip
+    expected = {f"{region}_zjets" for region in selection.REGIONS} | {
+        f"{region}_zjets_{syst.name}_{direction}"
+        for region in selection.REGIONS
+        for syst in all_samples
+        for direction in catalogue.DIRECTIONS
+    }
+    assert set(out["filled"]) == expected
+    assert set(out["expected"]) == expected
+    assert out["same_as_stand_in"]
+    assert "no sample 'zjets'" in out["lesson_config"]
+    assert "'luminosity'" in out["with_sample"] and "add zjets" in out["with_sample"]
+    assert out["with_sample_and_luminosity"] is None

@@ -135,6 +135,26 @@ def test_config_and_analysis_agree_in_both_directions(config):
         modelspec.check_against_analysis(zjets)
 
 
+def _edited(config, name, **changes):
+    out = copy.deepcopy(config)
+    entry = next(s for s in out["Systematics"] if s["Name"] == name)
+    entry.update(changes)
+    return out
+
+
+@pytest.mark.parametrize(("name", "changes", "words"), [
+    ("luminosity", {"Samples": ["ttbar", "wjets"]}, "add single_top to its Samples"),
+    ("wjets_norm", {"Samples": ["wjets", "ttbar"]}, "remove ttbar"),
+    ("wjets_norm", {"Down": {"Normalization": -0.1}}, "Down -0.1 differ .* ±0.2"),
+    ("single_top_xsec", {"Type": "NormPlusShape"}, "missing or not a Normalization"),
+])  # fmt: skip
+def test_config_normalizations_are_the_catalogue_s(config, name, changes, words):
+    """The normalization-only systematics of the configuration act on the catalogue's samples
+    with the catalogue's sizes (a new background must join the luminosity's list)."""
+    with pytest.raises(ConfigError, match=f"'{name}'.*{words}"):
+        modelspec.check_against_analysis(_edited(config, name, **changes))
+
+
 def test_config_paths_point_into_the_working_folder(config, workdir):
     assert config["General"]["InputPath"].startswith(str(workdir / "histograms.root:"))
     assert config["General"]["HistogramFolder"].startswith(str(workdir))

@@ -94,8 +94,10 @@ def check_against_analysis(config: dict[str, Any]) -> None:
     """Check that the configuration models the analysis the package fills, in both directions.
 
     Its ``Regions`` are the regions of :data:`statlesson.selection.REGIONS`, with their binning
-    (as ``RegionPath``), and its simulated ``Samples`` the model samples of the catalogue (as
-    ``SamplePath``). Raises :class:`ConfigError` naming what one side has and the other lacks.
+    (as ``RegionPath``), its simulated ``Samples`` the model samples of the catalogue (as
+    ``SamplePath``), and its ``Normalization`` entries of the catalogue's normalization-only
+    systematics act on the catalogue's samples with its sizes. Raises :class:`ConfigError`
+    naming what one side has and the other lacks.
     """
     configured = {r.get("RegionPath", r["Name"]): r for r in config["Regions"]}
     declared = selection.REGIONS
@@ -132,6 +134,35 @@ def check_against_analysis(config: dict[str, Any]) -> None:
                 f"Samples entry '{name}' is not a model sample of the catalogue "
                 f"({', '.join(catalogue.MODEL_SAMPLES)}); declare it in "
                 "statlesson.catalogue.SAMPLES or remove it"
+            )
+    paths = {s["Name"]: s.get("SamplePath", s["Name"]) for s in config["Samples"]}
+    entries = {s["Name"]: s for s in config.get("Systematics", [])}
+    for name, syst in catalogue.NORMALIZATION_SYSTEMATICS.items():
+        entry = entries.get(name)
+        size = syst.size or 0.0
+        if entry is None or entry.get("Type") != "Normalization":
+            raise ConfigError(
+                f"Systematics entry '{name}' of the catalogue is missing or not a Normalization; "
+                f"add it with Type Normalization, Up/Down ±{size:g}, Samples "
+                f"{', '.join(syst.samples)}"
+            )
+        listed = entry.get("Samples", [n for n, p in paths.items() if p in simulated])
+        acts_on = [paths.get(n, n) for n in ([listed] if isinstance(listed, str) else listed)]
+        missing = [s for s in syst.samples if s not in acts_on]
+        extra = [s for s in acts_on if s not in syst.samples]
+        if missing or extra:
+            raise ConfigError(
+                f"Systematics entry '{name}' acts on {', '.join(acts_on)}, the catalogue's on "
+                f"{', '.join(syst.samples)}: "
+                + (f"add {', '.join(missing)} to its Samples" if missing else "")
+                + ("; " if missing and extra else "")
+                + (f"remove {', '.join(extra)} (or change the catalogue)" if extra else "")
+            )
+        up, down = entry["Up"]["Normalization"], entry["Down"]["Normalization"]
+        if not np.isclose(up, size) or not np.isclose(down, -size):
+            raise ConfigError(
+                f"Systematics entry '{name}': Up {up:+g} and Down {down:+g} differ from the "
+                f"catalogue's ±{size:g} (statlesson.catalogue.SYSTEMATICS, data/README.md)"
             )
 
 
