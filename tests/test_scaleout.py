@@ -1,10 +1,25 @@
-"""The Dask path of episode 6 gives the same templates as the single-process path."""
+"""The Dask path of episode 6 gives the same templates as the single-process path.
+
+On one process (``scheduler="sync"``), on a ``LocalCluster`` as in the episode, and on a cluster
+started apart with the ``dask scheduler`` and ``dask worker`` commands, as in the episode's
+going-further section "a cluster someone else started".
+"""
 
 from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 import awkward as ak
 import hist
 import numpy as np
+import psutil
 import pytest
 
 from statlesson import catalogue, daskrun, histograms, ntuple, scaleout, selection
@@ -54,6 +69,209 @@ def test_local_cluster_gives_the_same_templates_and_leaves_no_workers(reference,
     assert left == [] and daskrun.worker_processes() == []
     _assert_same(templates, reference)
     assert " - ERROR - " not in capfd.readouterr().err  # nothing alarming from the workers
+
+
+#: The whole test on a cluster started apart, from its start: past this the watchdog kills the
+#: scheduler and the worker, so that a hung scheduler fails the test instead of hanging the suite.
+CLUSTER_DEADLINE_S = 120.0
+
+
+class SeparateCluster:
+    """``dask scheduler`` and ``dask worker`` started as commands, as someone else would start them.
+
+    Each runs in a process group of its own, from the ``dask`` command next to this Python (the
+    same environment, so the same helper package), in the repository (so the same ``data/``). The
+    scheduler listens on 127.0.0.1 on a port the system chooses and writes its address into a
+    scheduler file. :meth:`stop` ends both process groups (SIGTERM, then SIGKILL); a watchdog calls
+    it after :data:`CLUSTER_DEADLINE_S`. Should the test process itself die, the scheduler closes
+    after an idle timeout and the worker soon after it.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.scheduler_file = folder / "scheduler.json"
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.seen: dict[int, float] = {}  # pid -> start time of every process of the two groups
+        self.timed_out = False
+        self.stopped = False
+        self._watchdog = threading.Timer(CLUSTER_DEADLINE_S, self._expire)
+        self._watchdog.daemon = True
+
+    def start(self) -> None:
+        dask = Path(sys.executable).parent / "dask"
+        assert dask.is_file(), f"no dask command next to {sys.executable}"
+        self.folder.mkdir()
+        self._watchdog.start()
+        # on this machine only, without dashboard; the HTTP server that remains (health checks)
+        # on a free port too
+        local = ("--host", "127.0.0.1", "--no-dashboard", "--dashboard-address", "127.0.0.1:0")
+        self._start("scheduler", str(dask), "scheduler", *local, "--port", "0",
+                    "--scheduler-file", str(self.scheduler_file),
+                    "--idle-timeout", f"{CLUSTER_DEADLINE_S + 30:.0f}s")
+        # one worker process (without the nanny that would restart it: faster to start), two
+        # threads; it imports the physics code while the test prepares its inputs
+        self._start("worker", str(dask), "worker", *local, "--scheduler-file",
+                    str(self.scheduler_file), "--nthreads", "2", "--no-nanny",
+                    "--death-timeout", "30s", "--local-directory", str(self.folder / "worker"),
+                    "--preload", "statlesson.scaleout")
+
+    def _start(self, name: str, *command: str) -> None:
+        with open(self.folder / f"{name}.log", "wb") as log:
+            process = subprocess.Popen(command, cwd=ntuple.lesson_root(), stdin=subprocess.DEVNULL,
+                                       stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)  # fmt: skip
+        self.processes[name] = process
+        self.record()
+
+    def address(self) -> str:
+        """The scheduler's address, once its scheduler file is written."""
+        scheduler = self.processes["scheduler"]
+        while not self.scheduler_file.is_file():
+            assert scheduler.poll() is None, f"the scheduler exited\n{self.logs()}"
+            assert not self.timed_out, f"no scheduler file after {CLUSTER_DEADLINE_S} s"
+            time.sleep(0.1)
+        while True:  # the file may be seen before it is complete
+            try:
+                return json.loads(self.scheduler_file.read_text())["address"]
+            except (json.JSONDecodeError, KeyError):
+                assert not self.timed_out, f"no scheduler address after {CLUSTER_DEADLINE_S} s"
+                time.sleep(0.1)
+
+    def worker_address(self, client) -> str:
+        """The address of the worker, once it has joined the scheduler ``client`` is connected to."""
+        while not (workers := client.scheduler_info()["workers"]):
+            assert self.processes["worker"].poll() is None, f"the worker exited\n{self.logs()}"
+            assert not self.timed_out, f"no worker after {CLUSTER_DEADLINE_S} s\n{self.logs()}"
+            time.sleep(0.2)
+        self.record()  # the worker's own processes, if it started any
+        (address,) = workers
+        return address
+
+    def record(self) -> None:
+        """Note every process of the two groups: the command's process and its descendants."""
+        for process in self.processes.values():
+            if process.poll() is not None:
+                continue  # ended and reaped: its PID may be another process's by now
+            try:
+                tree = psutil.Process(process.pid)
+                for p in [tree, *tree.children(recursive=True)]:
+                    self.seen.setdefault(p.pid, p.create_time())
+            except psutil.NoSuchProcess:
+                continue
+
+    def running(self) -> list[int]:
+        """The processes noted by :meth:`record` that still run (not the same PID reused)."""
+        alive = []
+        for pid, started in self.seen.items():
+            try:
+                p = psutil.Process(pid)
+                if p.create_time() == started and p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(pid)
+            except psutil.NoSuchProcess:
+                continue
+        return alive
+
+    def _signal_groups(self, signum: int) -> None:
+        for process in self.processes.values():
+            try:
+                os.killpg(process.pid, signum)  # the group of the command: it and its children
+            except ProcessLookupError:
+                continue
+
+    def _expire(self) -> None:
+        self.timed_out = True
+        self._signal_groups(signal.SIGKILL)
+
+    def stop(self) -> None:
+        """End both process groups: SIGTERM, and SIGKILL for what is left after 10 s."""
+        self._watchdog.cancel()
+        if self.stopped:
+            return
+        self.stopped = True
+        self.record()
+        self._signal_groups(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        self._signal_groups(signal.SIGKILL)  # also any child that outlived its parent
+        for process in self.processes.values():
+            process.wait(timeout=10)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {log.name}\n" + log.read_text(errors="replace")[-3000:]
+                         for log in sorted(self.folder.glob("*.log")))  # fmt: skip
+
+
+@pytest.fixture
+def separate_cluster(tmp_path):
+    """A :class:`SeparateCluster`, started; its process groups are ended whatever happens."""
+    cluster = SeparateCluster(tmp_path / "cluster")
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+    assert not cluster.timed_out, (
+        f"the cluster did not finish within {CLUSTER_DEADLINE_S} s and was killed\n"
+        + cluster.logs()
+    )
+    assert cluster.running() == [], "processes of the cluster still run"
+
+
+def _small_ntuples(folder: Path, n_events: int = 3000) -> Path:
+    """The first ``n_events`` events of every input file, with its runs tree, written into
+    ``folder`` as the bundled files are written (TTrees)."""
+    import uproot
+
+    from statlesson.toy import data as toydata
+
+    folder.mkdir()
+    for sample in histograms.INPUT_SAMPLES:
+        with uproot.open(ntuple.data_path(sample)) as f:
+            events = f[ntuple.TREE_NAME].arrays(entry_stop=n_events)
+            runs = f[ntuple.RUNS_TREE].arrays(library="np") if ntuple.RUNS_TREE in f else None
+        jets = {name[4:]: events[name] for name in events.fields if name.startswith("jet_")}
+        arrays = {"jet": ak.zip(jets)}  # written as jet_* with the counter njet
+        arrays |= {name: events[name] for name in events.fields
+                   if not name.startswith(("jet_", "njet"))}  # fmt: skip
+        toydata.write_ntuple(folder / catalogue.get_sample(sample).file, arrays, runs)
+    return folder
+
+
+@pytest.mark.slow
+def test_a_cluster_started_apart_gives_the_same_templates_and_is_left_with_nothing(
+    separate_cluster, tmp_path
+):
+    """Episode 6's filling through a ``Client`` connected to the address of a scheduler that runs
+    in another process, with a worker in a third; on small copies of the ntuples, which every
+    process reads from the same folder."""
+    from dask.distributed import Client, get_task_stream
+
+    # while the scheduler and the worker start: the inputs and the single-process templates
+    data = _small_ntuples(tmp_path / "data")
+    reference = histograms.build_templates(data_dir=data)
+    lazy = scaleout.lazy_templates(data_dir=data)
+    assert {scaleout.lazy_events(sample, data_dir=data).npartitions
+            for sample in lazy} == {scaleout.DEFAULT_STEPS_PER_FILE}  # chunks to add up
+    address = separate_cluster.address()
+    assert address.startswith("tcp://127.0.0.1:")
+    with Client(address, timeout=30) as client:  # as a learner connects to a cluster's scheduler
+        worker = separate_cluster.worker_address(client)
+        # the worker is the process started apart, with the same packages and the same lesson
+        assert set(client.run(os.getpid).values()) <= set(separate_cluster.seen)
+        versions = client.get_versions(check=True, packages=["statlesson", "uproot",
+                                                             "dask_awkward", "hist"])  # fmt: skip
+        assert versions["workers"][worker]["packages"] == versions["client"]["packages"]
+        assert client.run(ntuple.data_dir) == {worker: ntuple.data_dir()}  # its corrections file
+        with get_task_stream(client) as stream:
+            templates = scaleout.compute_templates(lazy)  # as in the episode: the active client
+        assert stream.data and {task["worker"] for task in stream.data} == {worker}
+    separate_cluster.stop()
+    assert separate_cluster.running() == [], separate_cluster.logs()
+    assert len(separate_cluster.seen) >= 2
+    _assert_same(templates, reference)
 
 
 def test_template_names_follow_the_computed_variations():
