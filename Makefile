@@ -22,7 +22,7 @@ UV_VERSION := 0.13.9
 UV := $(BIN)/uv --quiet
 LOCK := requirements.lock
 
-.PHONY: all install which-python lock lint book test test-timing site-check browser data bench serve mathjax presenter clean
+.PHONY: all install which-python lock lint book test test-timing site-check browser data bench serve mathjax axe presenter clean
 
 all: book
 
@@ -148,6 +148,16 @@ mathjax:
 	cp -r $$tmp/package/es5/output/chtml/fonts/woff-v2 _mathjax/mathjax/output/chtml/fonts/ && \
 	cp -r $$tmp/package/es5/input/tex/extensions _mathjax/mathjax/input/tex/ && rm -rf $$tmp && \
 	echo "MathJax $(MATHJAX_VERSION) vendored into _mathjax/mathjax"
+
+# Refresh the vendored axe-core (the accessibility rules that tests/test_site.py runs on every page)
+# from the npm package; then update its entry (version, checksum) in tests/vendor/README.md.
+AXE_VERSION ?= 4.14.1
+AXE_DIR := tests/vendor/axe-core
+axe:
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && \
+	  tar xzf axe-core-*.tgz) && rm -rf $(AXE_DIR) && mkdir -p $(AXE_DIR) && \
+	cp $$tmp/package/{axe.min.js,LICENSE,LICENSE-3RD-PARTY.txt} $(AXE_DIR)/ && rm -rf $$tmp && \
+	echo "axe-core $(AXE_VERSION) vendored into $(AXE_DIR)" && sha256sum $(AXE_DIR)/axe.min.js
 
 # Presenter copies of the notebooks for live teaching: no "going further" cells (tag `optional`),
 # no solutions, no outputs (tests/lessonplan.py). Run them from _build/presenter/, where they write
