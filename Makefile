@@ -92,9 +92,10 @@ test: install browser $(CACHE)/.inputs lint
 	  --no-loadscope-reorder -m "book or presenter" tests/test_book.py tests/test_site.py \
 	  tests/test_presenter_copies.py
 
-# Build the site, then check every page in headless Chromium (math, images, console, local links);
-# screenshots (first screen and whole page) go to _build/screenshots/. `make test` runs the same
-# check after its own build, with first-screen screenshots only.
+# Build the site, then check every page in headless Chromium (math, images, console, local links,
+# the WCAG A and AA rules of axe-core); screenshots (first screen and whole page) go to
+# _build/screenshots/. `make test` runs the same check after its own build, with first-screen
+# screenshots only.
 site-check: book browser
 	STATLESSON_SCREENSHOTS=full PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest tests/test_site.py
 

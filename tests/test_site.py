@@ -10,10 +10,13 @@ Run after the strict book build (the ``book`` marker sorts these tests last, aft
 - the browser console shows no error, and no request left 127.0.0.1 (the site works offline);
 - every link to a local page or anchor resolves (external links are not followed);
 - exercise solutions start collapsed;
-- no line of a code cell is cut off at laptop width, and "going further" code cells are marked.
+- no line of a code cell is cut off at laptop width, and "going further" code cells are marked;
+- axe-core (vendored in ``tests/vendor/axe-core``, ``make axe``) finds no violation of the WCAG 2.0
+  and 2.1 level A and AA rules.
 
 A screenshot of the first screen of every page goes to ``_build/screenshots/`` for review, and
-with ``STATLESSON_SCREENSHOTS=full`` (``make site-check`` sets it) one of the whole page too. A static test checks the HTML and CSS for scripts and stylesheets from other hosts.
+with ``STATLESSON_SCREENSHOTS=full`` (``make site-check`` sets it) one of the whole page too. A
+static test checks the HTML and CSS for scripts and stylesheets from other hosts.
 Chromium comes from the Debian packages ``chromium`` and ``chromium-driver`` (``make test``
 installs them where it can); without them only the browser checks are skipped.
 """
@@ -45,6 +48,12 @@ MAX_SCREENSHOT_HEIGHT = 24000  # CSS pixels; longer pages are cut in the full-pa
 FULL_PAGE = os.environ.get("STATLESSON_SCREENSHOTS") == "full"
 MATHJAX_TIMEOUT_S = 30
 IMAGE_TIMEOUT_S = 10
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+# The WCAG 2.0 and 2.1 success criteria of levels A and AA: the rules axe-core runs.
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+# Rules whose violations the check accepts: one commented entry per rule id, with the reason
+# ("rule-id": "why it cannot be fixed here"). Fix the page rather than adding one.
+AXE_ALLOWED: dict[str, str] = {}
 
 # Chromium must not phone home: without these it tries to reach Google hosts, which fails offline.
 CHROMIUM_FLAGS = (
@@ -187,6 +196,15 @@ def test_mathjax_is_served_with_the_site(html_dir):
     assert (mathjax / "input" / "tex" / "extensions" / "boldsymbol.js").is_file()
 
 
+def test_axe_core_is_the_pinned_version(root):
+    """The vendored axe-core is the version that the Makefile pins (``make axe``) and that
+    tests/vendor/README.md names."""
+    version = re.match(r"/\*! axe v(\S+)", AXE.read_text(encoding="utf-8"))
+    pinned = re.search(r"^AXE_VERSION \?= (\S+)$", (root / "Makefile").read_text(), flags=re.M)
+    assert version and pinned and version.group(1) == pinned.group(1)
+    assert f"axe-core {version.group(1)}" in (AXE.parents[1] / "README.md").read_text()
+
+
 class _ExerciseParser(HTMLParser):
     """Collects the classes of sphinx-exercise's exercise and solution admonitions."""
 
@@ -292,6 +310,7 @@ class PageReport:
     optional_cells: int = 0
     links: list[str] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
+    axe_violations: list[dict] = field(default_factory=list)
 
 
 _WAIT_FOR_MATHJAX = """
@@ -345,6 +364,18 @@ return {
   links: Array.from(document.querySelectorAll("a[href]")).map((a) => a.href),
   ids: Array.from(document.querySelectorAll("[id], a[name]")).map((e) => e.id || e.name),
 };
+"""
+
+# axe-core on the page as loaded (after MathJax and the images): its violations only, each with
+# the rule id, impact, help text and the first few elements (CSS selectors) that break the rule.
+_RUN_AXE = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {runOnly: {type: "tag", values: arguments[0]}, resultTypes: ["violations"]})
+  .then((results) => done(results.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length,
+    targets: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+  }))), (err) => done([{id: "axe-error", impact: "n/a", help: String(err), nodes: 0,
+                        targets: []}]));
 """
 
 _IMAGES_DONE = """
@@ -404,7 +435,15 @@ def _visit(driver, url: str, screenshot: Path) -> PageReport:
             report.failed_responses.append(f"HTTP {response['status']} {response['url']}")
         elif method == "Network.loadingFailed" and not params.get("canceled"):
             report.failed_responses.append(f"request failed: {params.get('errorText')}")
+    # last, so that nothing axe does shows in the checks above
+    driver.execute_script(_axe_source())
+    report.axe_violations = driver.execute_async_script(_RUN_AXE, list(AXE_TAGS))
     return report
+
+
+@functools.cache
+def _axe_source() -> str:
+    return AXE.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -453,6 +492,17 @@ def test_images_load_and_have_alt_text(site):
             if not img["alt"] or name in img["alt"]:  # myst-nb's default alt is the file path
                 problems.append(f"{page}: image without alt text: {img['src']}")
     _fail_if(problems, "image problems")
+
+
+def test_pages_pass_the_accessibility_rules(site):
+    """axe-core finds no violation of the WCAG 2.x A and AA rules on any page (AXE_ALLOWED
+    excepted)."""
+    problems = [
+        f"{page}: {v['id']} ({v['impact']}, {v['nodes']} elements, e.g. "
+        f"{', '.join(v['targets'])}): {v['help']}"
+        for page, r in site.items() for v in r.axe_violations if v["id"] not in AXE_ALLOWED
+    ]  # fmt: skip
+    _fail_if(problems, "accessibility violations (axe-core, WCAG 2.x A and AA)")
 
 
 def test_solutions_are_collapsed(site):
