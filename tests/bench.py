@@ -20,13 +20,17 @@ Sections (the registry ``SECTIONS`` below, run in this order):
 ``notebooks``
     Execute every notebook of ``_toc.yml`` from a cold kernel, one at a time (``tests/bench_notebooks.py``):
     per-notebook wall time, the slowest cells, total book time and peak kernel RSS. Budgets: no
-    cell over 5 s, whole book within 90 s on 2 cores, peak RSS within 1 GiB.
+    cell over 5 s, whole book within 90 s on 2 cores, peak RSS within 1 GiB. With ``--session``,
+    one Binder session: every kernel keeps running until the last notebook has run (as when no tab
+    is closed), and their summed memory is reported against 1.5 GiB (mybinder.org's 2 GB less
+    Jupyter Server and JupyterLab).
 
 Options: ``--only SECTION ...`` runs only those sections; ``--notebooks PATTERN ...`` selects
 notebooks (glob on name or path, or a substring of the name, e.g. ``03``); ``--top N`` slowest cells
 listed (default 5); ``--repeat`` is for the histogram section; ``--json PATH`` writes every number as
 JSON; ``--strict`` exits 1 when a budget or target is missed (by default they are only reported as
-PASS/OVER). A failing notebook always exits 1. With make: ``make bench BENCH_ARGS="--only notebooks"``.
+PASS/OVER). A failing notebook always exits 1. With make:
+``make bench BENCH_ARGS="--only notebooks"`` or ``BENCH_ARGS="--only notebooks --session"``.
 """
 
 from __future__ import annotations

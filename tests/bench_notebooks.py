@@ -19,6 +19,16 @@ instead (each episode's core, without "going further" sections and solutions: wh
 the lesson is taught in 90 minutes), against the same budgets. They are reported as PASS/OVER;
 ``tests/bench.py --strict`` turns an OVER into a non-zero exit. Run through ``tests/bench.py`` (``make bench``), or alone with
 ``.venv/bin/python tests/bench_notebooks.py [--notebooks PATTERN ...]``.
+
+``--session``: one Binder session. JupyterLab keeps a notebook's kernel running when its tab is
+closed, so a learner who goes through the lesson can hold every episode's kernel at once. In this
+mode each notebook still starts its own kernel, but no kernel is shut down until the last notebook
+has run; the summed RSS of all running kernels (with their descendants) is polled throughout, and
+after each notebook the RSS and PSS (shared pages counted once) that its kernel keeps. Budget: the
+session's peak within 1.5 GiB, what mybinder.org's 2 GB leaves after Jupyter Server and
+JupyterLab. Over it, the report adds what the lesson's Binder setup does about it (``code/binder/``,
+installed by ``postBuild``: a kernel is shut down with its tab, idle kernels are culled after 30
+minutes) and the peak with one kernel at a time, the largest kernel.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -40,6 +51,7 @@ import psutil
 import yaml
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbclient.util import run_sync
 
 ROOT = Path(__file__).resolve().parents[1]
 TOC = ROOT / "_toc.yml"
@@ -51,6 +63,8 @@ BUDGET_CELL_S = 5.0
 BUDGET_BOOK_S = 90.0
 BUDGET_BOOK_CORES = 2
 BUDGET_RSS_MIB = 1024.0
+#: every kernel of one Binder session (mybinder.org: 2 GB, less Jupyter Server and JupyterLab)
+BUDGET_SESSION_MIB = 1536.0
 MIB = 1024 * 1024
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -138,11 +152,18 @@ class RSSMonitor(threading.Thread):
         self.samples = 0
         self._stop_event = threading.Event()
 
+    def roots(self) -> list[int]:
+        return [self.pid]
+
     def sample(self) -> None:
-        try:
-            proc = psutil.Process(self.pid)
-            procs = [proc, *proc.children(recursive=True)]
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        procs = []
+        for pid in self.roots():
+            try:
+                proc = psutil.Process(pid)
+                procs += [proc, *proc.children(recursive=True)]
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                pass
+        if not procs:
             return
         total = 0
         for p in procs:
@@ -165,6 +186,60 @@ class RSSMonitor(threading.Thread):
         self.join()
 
 
+class Session(RSSMonitor):
+    """The kernels of one Binder session: kept running until :meth:`close`; polls their summed RSS
+    (each with its descendants) and keeps the maximum, with the notebook that was running then."""
+
+    def __init__(self, interval: float = POLL_INTERVAL_S) -> None:
+        super().__init__(0, interval)
+        self.name = "rss-monitor-session"
+        self.kernels: list[tuple[str, int, Any]] = []  # (notebook, pid, kernel manager)
+        self.running = ""  # the notebook being executed
+        self.peak_during = ""
+        self._lock = threading.Lock()
+
+    def add(self, notebook: str, pid: int, manager: Any) -> None:
+        with self._lock:
+            self.kernels.append((notebook, pid, manager))
+
+    def roots(self) -> list[int]:
+        with self._lock:
+            return [pid for _, pid, _ in self.kernels]
+
+    def sample(self) -> None:
+        before = self.peak_bytes
+        super().sample()
+        if self.peak_bytes > before:
+            self.peak_during = self.running
+
+    def close(self) -> None:
+        """Stop polling and shut every kernel down."""
+        self.stop()
+        for _, _, manager in self.kernels:
+            try:
+                run_sync(manager.shutdown_kernel)(now=True)
+            except Exception as exc:  # a kernel that died already
+                print(f"  could not shut a kernel down: {exc}", flush=True)
+
+
+def tree_memory(pid: int) -> tuple[int, int]:
+    """RSS and PSS (bytes) of a process and its descendants now; (0, 0) if it is gone."""
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return 0, 0
+    rss = pss = 0
+    for p in procs:
+        try:
+            info = p.memory_full_info()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        rss += info.rss
+        pss += getattr(info, "pss", info.rss)  # PSS is Linux's; elsewhere RSS
+    return rss, pss
+
+
 _RUSAGE_EXPRESSION = (
     "[__import__('resource').getrusage(__import__('resource').RUSAGE_SELF).ru_maxrss,"
     " __import__('resource').getrusage(__import__('resource').RUSAGE_CHILDREN).ru_maxrss]"
@@ -174,8 +249,10 @@ _RUSAGE_EXPRESSION = (
 class TimedNotebookClient(NotebookClient):
     """NotebookClient that times the kernel start-up and every code cell and watches the kernel's RSS."""
 
-    def __init__(self, nb: nbformat.NotebookNode, **kwargs: Any) -> None:
+    def __init__(self, nb: nbformat.NotebookNode, session: Session | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(nb, **kwargs)
+        self.session = session
         self.cell_times: list[dict[str, Any]] = []
         self.startup_s: float | None = None
         self.kernel_pid: int | None = None
@@ -195,6 +272,8 @@ class TimedNotebookClient(NotebookClient):
         if self.kernel_pid:
             self.monitor = RSSMonitor(self.kernel_pid)
             self.monitor.start()
+            if self.session is not None:
+                self.session.add(self.resources["metadata"]["name"], self.kernel_pid, self.km)
 
     async def async_start_new_kernel_client(self):
         kc = await super().async_start_new_kernel_client()
@@ -233,17 +312,23 @@ def first_line(source: str, width: int = 40) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
-def run_notebook(path: Path, timeout: int) -> dict[str, Any]:
-    """Execute one notebook in a fresh kernel; return its numbers."""
+def run_notebook(path: Path, timeout: int, session: Session | None = None) -> dict[str, Any]:
+    """Execute one notebook in a fresh kernel; return its numbers. With a ``session``, the kernel
+    is left running (the session shuts it down) and what it keeps is measured at the end."""
     nb = nbformat.read(path, as_version=4)  # in-memory copy; the file is never written
     client = TimedNotebookClient(
         nb,
+        session=session,
         kernel_name=KERNEL_NAME,
         timeout=timeout,
         allow_errors=False,
         record_timing=True,
-        resources={"metadata": {"path": str(path.parent)}},
+        resources={"metadata": {"path": str(path.parent), "name": path.stem}},
     )
+    if session is not None:
+        session.running = path.stem
+        client.create_kernel_manager()
+        client.owns_km = False  # so the client leaves the kernel running at the end
     error = None
     start = time.perf_counter()
     try:
@@ -255,6 +340,9 @@ def run_notebook(path: Path, timeout: int) -> dict[str, Any]:
         wall = time.perf_counter() - start
         if client.monitor is not None:
             client.monitor.stop()
+        if session is not None and client.kc is not None:
+            client.kc.stop_channels()  # the kernel itself keeps running
+    kept = tree_memory(client.kernel_pid) if session is not None and client.kernel_pid else None
     cells = client.cell_times
     slowest = max(cells, key=lambda c: c["seconds"], default=None)
     ru = client.ru_maxrss_kib
@@ -274,6 +362,8 @@ def run_notebook(path: Path, timeout: int) -> dict[str, Any]:
         "rss_samples": client.monitor.samples if client.monitor else 0,
         "ru_maxrss_mib": ru[0] / 1024 if ru else None,
         "ru_maxrss_children_mib": ru[1] / 1024 if ru else None,
+        "kept_rss_mib": kept[0] / MIB if kept else None,
+        "kept_pss_mib": kept[1] / MIB if kept else None,
         "error": error,
     }
 
@@ -294,6 +384,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="how many of the book's slowest cells to list (default 5)")
     group.add_argument("--timeout", type=int, default=None, metavar="S",
                        help="per-cell timeout in s (default: execute.timeout of _config.yml)")
+    group.add_argument("--session", action="store_true",
+                       help="keep every kernel running until the last notebook has run, as one "
+                            "Binder session where no tab is closed, and report their total memory "
+                            f"against {BUDGET_SESSION_MIB / 1024:g} GiB")
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -323,10 +417,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
           f"'{KERNEL_NAME}' kernel (cwd = its folder), one at a time; {cpus} CPUs available; "
           f"cell timeout {timeout} s", flush=True)
 
+    session = Session() if getattr(args, "session", False) else None
     results = []
-    for path in notebooks:
-        print(f"  running {path.relative_to(ROOT).as_posix()} …", flush=True)
-        results.append(run_notebook(path, timeout))
+    session_rows: list[dict[str, Any]] = []
+    if session is not None:
+        print("one session: every kernel keeps running until the last notebook has run",
+              flush=True)
+        session.start()
+    try:
+        for path in notebooks:
+            print(f"  running {path.relative_to(ROOT).as_posix()} …", flush=True)
+            results.append(run_notebook(path, timeout, session))
+            if session is not None:
+                kept = [tree_memory(pid) for _, pid, _ in session.kernels]
+                session_rows.append({"kernels": len(kept),
+                                     "rss_mib": sum(rss for rss, _ in kept) / MIB,
+                                     "pss_mib": sum(pss for _, pss in kept) / MIB})  # fmt: skip
+    finally:
+        if session is not None:
+            session.close()
 
     # Table, one row per notebook
     w = max(len("notebook"), *(len(r["name"]) for r in results))
@@ -388,10 +497,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
          (peak["peak_rss_mib"] or 0.0) <= BUDGET_RSS_MIB,
          f"{_fmt(peak['peak_rss_mib'], '.0f')} MiB ({peak['name']})"),
     ]
+    session_report = None
+    if session is not None:
+        session_report = report_session(results, session_rows, session)
+        checks += session_report.pop("checks")
     print()
     print("budgets:")
     for label, ok, detail in checks:
         print(f"  {'PASS' if ok else 'OVER'}  {label}: {detail}")
+    if session_report is not None and session_report["note"]:
+        print(textwrap.fill(session_report["note"], width=100, initial_indent="  ",
+                            subsequent_indent="  "))  # fmt: skip
 
     errors = [f"{r['notebook']}: {r['error']}" for r in results if r["error"]]
     if errors:
@@ -411,10 +527,54 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "peak_rss_mib": peak["peak_rss_mib"],
         "slowest_cells": slowest,
         "budgets": [{"budget": label, "pass": ok, "detail": detail} for label, ok, detail in checks],
+        "session": session_report,
         "results": results,
         "over_budget": [f"{label}: {detail}" for label, ok, detail in checks if not ok],
         "errors": errors,
     }
+
+
+def report_session(results: list[dict[str, Any]], rows: list[dict[str, Any]],
+                   session: Session) -> dict[str, Any]:
+    """Print the session table; return its numbers, its budget checks and the note when over."""
+    w = max(len("notebook"), *(len(r["name"]) for r in results))
+    header = (f"{'notebook':<{w}}  {'peak RSS MiB':>12}  {'kept RSS MiB':>12}  {'kept PSS MiB':>12}"
+              f"  {'kernels':>7}  {'session RSS MiB':>15}  {'session PSS MiB':>15}")
+    print()
+    print("one Binder session: each kernel keeps running after its notebook (no tab closed)")
+    print(header)
+    print("-" * len(header))
+    for r, row in zip(results, rows, strict=True):
+        print(f"{r['name']:<{w}}  {_fmt(r['peak_rss_mib'], '12.0f')}  "
+              f"{_fmt(r['kept_rss_mib'], '12.0f')}  {_fmt(r['kept_pss_mib'], '12.0f')}  "
+              f"{row['kernels']:7d}  {row['rss_mib']:15.0f}  {row['pss_mib']:15.0f}")
+    peak = session.peak_bytes / MIB
+    sum_of_peaks = sum(r["peak_rss_mib"] or 0.0 for r in results)
+    largest = max(results, key=lambda r: r["peak_rss_mib"] or 0.0)
+    largest_mib = largest["peak_rss_mib"] or 0.0
+    end = rows[-1] if rows else {"rss_mib": 0.0, "pss_mib": 0.0, "kernels": 0}
+    print(f"session peak: {peak:.0f} MiB RSS of {session.peak_processes} processes (while "
+          f"{session.peak_during or '—'} ran); at the end {end['kernels']} kernels hold "
+          f"{end['rss_mib']:.0f} MiB RSS, {end['pss_mib']:.0f} MiB PSS; the kernels' peaks add up "
+          f"to {sum_of_peaks:.0f} MiB")
+    budget = f"{BUDGET_SESSION_MIB / 1024:g} GiB"
+    fits = peak <= BUDGET_SESSION_MIB
+    checks = [(f"every kernel of one Binder session ≤ {budget}", fits,
+               f"session peak {peak:.0f} MiB ({len(results)} kernels kept running)"),
+              (f"one kernel at a time (a closed tab shuts its kernel down) ≤ {budget}",
+               largest_mib <= BUDGET_SESSION_MIB,
+               f"largest kernel {largest_mib:.0f} MiB ({largest['name']})")]  # fmt: skip
+    note = "" if fits else (
+        "Over the session budget when no tab is closed. The Binder setup (code/binder/, installed "
+        "by postBuild) shuts a notebook's kernel down when its tab is closed and culls kernels "
+        "idle for 30 minutes, so a learner who closes the episodes they finished holds one "
+        f"kernel at a time: at most {largest_mib:.0f} MiB ({largest['name']}).")
+    return {"peak_rss_mib": peak, "peak_processes": session.peak_processes,
+            "peak_during": session.peak_during, "end_rss_mib": end["rss_mib"],
+            "end_pss_mib": end["pss_mib"], "sum_of_peaks_mib": sum_of_peaks,
+            "largest_kernel_mib": largest_mib, "largest_kernel": largest["name"],
+            "budget_mib": BUDGET_SESSION_MIB, "after_each_notebook": rows, "note": note,
+            "checks": checks}  # fmt: skip
 
 
 def main() -> int:
