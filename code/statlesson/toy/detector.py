@@ -291,7 +291,7 @@ def correction_set():
                       data=_formula(_JES, ["pt", "eta"])),
         cs.Correction(name="jet_resolution", version=1, inputs=[_PT],
                       output=dict(output, description="relative pT resolution"),
-                      description="Relative jet pT resolution in data (|eta| < 2.4).",
+                      description="Relative jet pT resolution of the simulation (|eta| < 2.4).",
                       data=_formula(_RESOLUTION, ["pt"])),
         cs.Correction(name="jer_sf", version=1, inputs=[_ETA, _VARIATION],
                       output=dict(output, description="resolution scale factor"),
