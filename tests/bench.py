@@ -137,17 +137,17 @@ def run_dask(args: argparse.Namespace) -> dict[str, Any]:
         LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                      dashboard_address="127.0.0.1:0", preload=["statlesson.scaleout"]) as cluster,
         Client(cluster),
-    ):  # fmt: skip
+    ):
         t_start = time.perf_counter() - start
         lazy = scaleout.lazy_templates(steps_per_file=steps)
         n_chunks = sum(scaleout.lazy_events(s, steps_per_file=steps).npartitions
-                       for s in histograms.INPUT_SAMPLES)  # fmt: skip
+                       for s in histograms.INPUT_SAMPLES)
         scaleout.compute_templates(lazy)  # warm-up of the workers
         t_dask = best_time(lambda: scaleout.compute_templates(scaleout.lazy_templates(
-            steps_per_file=steps)), args.repeat)  # fmt: skip
+            steps_per_file=steps)), args.repeat)
         templates = scaleout.compute_templates(lazy)
     t_sync = best_time(lambda: scaleout.compute_templates(
-        scaleout.lazy_templates(steps_per_file=steps), scheduler="sync"), args.repeat)  # fmt: skip
+        scaleout.lazy_templates(steps_per_file=steps), scheduler="sync"), args.repeat)
     equal = bool(scaleout.compare_templates(templates, reference)["equal"].all())
     left = daskrun.worker_processes()
     print(f"chunks: {n_chunks} ({steps} per file), templates: {len(reference)}")
@@ -164,7 +164,7 @@ def run_dask(args: argparse.Namespace) -> dict[str, Any]:
         "chunks": n_chunks, "steps_per_file": steps, "single_s": t_single, "dask_sync_s": t_sync,
         "dask_cluster_s": t_dask, "cluster_start_s": t_start, "ratio_dask_single": t_dask / t_single,
         "equal": equal, "over_budget": [], "errors": errors,
-    }  # fmt: skip
+    }
 
 
 TOYS, TOYS_BUDGET_S = 200, 30.0

@@ -432,7 +432,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 kept = [tree_memory(pid) for _, pid, _ in session.kernels]
                 session_rows.append({"kernels": len(kept),
                                      "rss_mib": sum(rss for rss, _ in kept) / MIB,
-                                     "pss_mib": sum(pss for _, pss in kept) / MIB})  # fmt: skip
+                                     "pss_mib": sum(pss for _, pss in kept) / MIB})
     finally:
         if session is not None:
             session.close()
@@ -478,7 +478,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # Budgets: the time budget is the lesson's; the extension episodes are reported, not budgeted
     extension = {path.stem for path in extension_notebooks()}
     core_s = sum(r["wall_s"] for r, path in zip(results, notebooks, strict=True)
-                 if path.stem not in extension)  # fmt: skip
+                 if path.stem not in extension)
     worst = max(every_cell, key=lambda c: c["seconds"], default=None)
     over_cells = [c for c in every_cell if c["seconds"] > BUDGET_CELL_S]
     checks = [
@@ -507,7 +507,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"  {'PASS' if ok else 'OVER'}  {label}: {detail}")
     if session_report is not None and session_report["note"]:
         print(textwrap.fill(session_report["note"], width=100, initial_indent="  ",
-                            subsequent_indent="  "))  # fmt: skip
+                            subsequent_indent="  "))
 
     errors = [f"{r['notebook']}: {r['error']}" for r in results if r["error"]]
     if errors:
@@ -563,7 +563,7 @@ def report_session(results: list[dict[str, Any]], rows: list[dict[str, Any]],
                f"session peak {peak:.0f} MiB ({len(results)} kernels kept running)"),
               (f"one kernel at a time (a closed tab shuts its kernel down) ≤ {budget}",
                largest_mib <= BUDGET_SESSION_MIB,
-               f"largest kernel {largest_mib:.0f} MiB ({largest['name']})")]  # fmt: skip
+               f"largest kernel {largest_mib:.0f} MiB ({largest['name']})")]
     note = "" if fits else (
         "Over the session budget when no tab is closed. The Binder setup (code/binder/, installed "
         "by postBuild) shuts a notebook's kernel down when its tab is closed and culls kernels "
@@ -574,7 +574,7 @@ def report_session(results: list[dict[str, Any]], rows: list[dict[str, Any]],
             "end_pss_mib": end["pss_mib"], "sum_of_peaks_mib": sum_of_peaks,
             "largest_kernel_mib": largest_mib, "largest_kernel": largest["name"],
             "budget_mib": BUDGET_SESSION_MIB, "after_each_notebook": rows, "note": note,
-            "checks": checks}  # fmt: skip
+            "checks": checks}
 
 
 def main() -> int:

@@ -325,6 +325,7 @@ _TTBAR = "tt̄ modelling"
 _BKG = "background modelling"
 _SCALES = "QCD scales (μR, μF)"
 
+# fmt: skip (below): a table, one systematic per entry with its arguments in the same order
 #: Every systematic of the analysis, in a fixed order (templates first, as in the histograms file).
 SYSTEMATICS: dict[str, Systematic] = {
     s.name: s

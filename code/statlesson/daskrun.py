@@ -88,15 +88,24 @@ def plot_task_graph(collection: Any, *, optimize: bool = False, ax=None):
         placed_at_depth[x] = placed_at_depth.get(x, 0) + 1
         for i, key in enumerate(keys):
             position[key] = (x, (height - 1) / 2 - (len(keys) - 1) / 2 + i + shift)
-        ax.scatter(*zip(*(position[k] for k in keys), strict=True), s=90, zorder=2,
-                   color=plt.get_cmap("tab10")(colour % 10),
-                    label=f"{layer} ({len(keys)})")  # fmt: skip
+        ax.scatter(
+            *zip(*(position[k] for k in keys), strict=True),
+            s=90,
+            zorder=2,
+            color=plt.get_cmap("tab10")(colour % 10),
+            label=f"{layer} ({len(keys)})",
+        )
     for key, deps in inputs.items():
         for dep in deps:
             (x0, y0), (x1, y1) = position[dep], position[key]
             ax.plot([x0, x1], [y0, y1], color="0.6", lw=1, zorder=1)
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=9,
-              title="layer (tasks)")  # fmt: skip
+    ax.legend(
+        loc="center left",
+        bbox_to_anchor=(1.0, 0.5),
+        frameon=False,
+        fontsize=9,
+        title="layer (tasks)",
+    )
     ax.set_xlim(-0.5, max(depth.values()) + 0.5)
     ax.set_ylim(height, -1)
     ax.set_axis_off()

@@ -231,8 +231,9 @@ def refit(
                 if optimizer is not _CAREFUL:
                     logger.warning(
                         "SciPy's SLSQP did not converge (parameters %s fixed): fitting again "
-                        "with MINUIT", list(fixed),
-                    )  # fmt: skip
+                        "with MINUIT",
+                        list(fixed),
+                    )
                 continue
     finally:
         pyhf.set_backend(tensorlib, previous)
@@ -363,8 +364,16 @@ def decorrelate(workspace: Mapping, modifier: str) -> dict:
 
 def _modifier_list(workspace: Mapping) -> str:
     """The workspace's modifiers as "name (type)", sorted, for error messages."""
-    return ", ".join(sorted({f"{m['name']} ({m['type']})" for c in workspace["channels"]
-                             for s in c["samples"] for m in s["modifiers"]}))  # fmt: skip
+    return ", ".join(
+        sorted(
+            {
+                f"{m['name']} ({m['type']})"
+                for c in workspace["channels"]
+                for s in c["samples"]
+                for m in s["modifiers"]
+            }
+        )
+    )
 
 
 def drop_modifiers(

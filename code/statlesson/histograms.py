@@ -258,8 +258,8 @@ def variation_arrays(
             obs = selection.region_observables(events, shifted)
         for region, (mask, values) in obs.items():
             mask = ak.to_numpy(mask)
-            yield (histogram_name(region, target, name, direction), region, mask,
-                   ak.to_numpy(values), weights[mask])  # fmt: skip
+            key = histogram_name(region, target, name, direction)
+            yield key, region, mask, ak.to_numpy(values), weights[mask]
 
 
 def fill_sample(
@@ -351,10 +351,9 @@ def symmetrize(nominal: hist.Hist, up: hist.Hist, name: str = "down template") -
     view = down.view()
     mirrored = 2.0 * nominal.values() - up.values()
     if np.any(mirrored < 0):
-        logger.warning(
-            "%s: %d bin(s) set to 0, where up is more than twice the nominal (too few simulated "
-            "events there?)", name, int(np.sum(mirrored < 0)),
-        )  # fmt: skip
+        clipped = int(np.sum(mirrored < 0))
+        reason = "where up is more than twice the nominal (too few simulated events there?)"
+        logger.warning("%s: %d bin(s) set to 0, %s", name, clipped, reason)
     view.value = np.maximum(mirrored, 0.0)
     view.variance = up.variances()
     return down

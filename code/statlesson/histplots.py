@@ -63,9 +63,14 @@ def plot_stack(
     main, ratio = axes if axes is not None else ratio_axes(1)[0]
     samples = [get_sample(name) for name in mc]
     mplhep.histplot(
-        [h.values() for h in hists], edges, stack=True, histtype="fill", ax=main,
-        color=[s.color for s in samples], label=[s.label for s in samples],
-    )  # fmt: skip
+        [h.values() for h in hists],
+        edges,
+        stack=True,
+        histtype="fill",
+        ax=main,
+        color=[s.color for s in samples],
+        label=[s.label for s in samples],
+    )
     prediction = sum(hists[1:], start=hists[0])  # the total MC, with its variances
     total, stat = prediction.values(), np.sqrt(prediction.variances())
     band: dict[str, Any] = {
@@ -74,19 +79,29 @@ def plot_stack(
         "edgecolor": "grey",
         "linewidth": 0,
     }
-    main.stairs(total + stat, edges, baseline=total - stat, fill=True, label="MC stat. unc.",
-                **band)  # fmt: skip
+    main.stairs(
+        total + stat, edges, baseline=total - stat, fill=True, label="MC stat. unc.", **band
+    )
     rel = staterror_uncertainty(hists)
     ratio.stairs(1 + rel, edges, baseline=1 - rel, fill=True, **band)
     if data is not None:
         n = data.values()
-        mplhep.histplot(n, edges, w2=n, w2method="poisson", histtype="errorbar", color="black",
-                        ax=main, label=data_label)  # fmt: skip
+        mplhep.histplot(
+            n,
+            edges,
+            w2=n,
+            w2method="poisson",
+            histtype="errorbar",
+            color="black",
+            ax=main,
+            label=data_label,
+        )
         r, r_down, r_up = get_comparison(data, prediction, "split_ratio", h1_w2method="poisson")
         centers = data.axes[0].centers
         filled = total > 0
-        ratio.errorbar(centers[filled], r[filled], yerr=[r_down[filled], r_up[filled]], fmt="o",
-                       color="black")  # fmt: skip
+        ratio.errorbar(
+            centers[filled], r[filled], yerr=[r_down[filled], r_up[filled]], fmt="o", color="black"
+        )
     ratio.axhline(1.0, color="black", linewidth=1)
     ratio.set_ylabel("Data / MC" if data is not None else "MC stat.")
     ratio.set_xlabel(hists[0].axes[0].label)
@@ -118,8 +133,13 @@ def plot_stat_uncertainty(
         s = get_sample(name)
         ax.stairs(relative_stat_uncertainty(h), edges, color=s.color, label=s.label, linewidth=2)
     if combined:
-        ax.stairs(staterror_uncertainty(hists.values()), edges, color="black", linewidth=3,
-                  label="all samples (staterror)")  # fmt: skip
+        ax.stairs(
+            staterror_uncertainty(hists.values()),
+            edges,
+            color="black",
+            linewidth=3,
+            label="all samples (staterror)",
+        )
     ax.set_xlabel(first.axes[0].label)
     ax.set_ylabel("Relative MC stat. uncertainty")
     ax.set_xlim(edges[0], edges[-1])
@@ -157,15 +177,18 @@ def plot_templates(
             templates.nominal(region, sample),
             templates.variation(region, sample, systematic, "up"),
             templates.variation(region, sample, systematic, "down"),
-            label=syst.label, axes=(main, ratio), normalize=normalize,
-        )  # fmt: skip
+            label=syst.label,
+            axes=(main, ratio),
+            normalize=normalize,
+        )
         handles, labels = main.get_legend_handles_labels()
         if syst.symmetrized:
             labels[-1] += " (mirrored)"
         main.legend(handles, labels, loc="upper right")
         main.set_ylim(0, 1.35 * main.get_ylim()[1])  # room for the legend and the text
-        main.text(0.04, 0.95, f"{get_sample(sample).label}, {region}", transform=main.transAxes,
-                  va="top")  # fmt: skip
+        main.text(
+            0.04, 0.95, f"{get_sample(sample).label}, {region}", transform=main.transAxes, va="top"
+        )
         if ratio_range is not None:
             ratio.set_ylim(*ratio_range)
     if label:
@@ -187,8 +210,15 @@ def plot_ratios(
     ax = ax if ax is not None else plt.subplots()[1]
     edges = nominal.axes[0].edges
     rel = np.nan_to_num(relative_stat_uncertainty(nominal))
-    ax.stairs(1 + rel, edges, baseline=1 - rel, fill=True, color="grey", alpha=0.3,
-              label="MC stat. (nominal)")  # fmt: skip
+    ax.stairs(
+        1 + rel,
+        edges,
+        baseline=1 - rel,
+        fill=True,
+        color="grey",
+        alpha=0.3,
+        label="MC stat. (nominal)",
+    )
     for (label, h), (color, ls) in zip(varied.items(), _RATIO_STYLES, strict=False):
         check_binning(nominal, h, label)
         ratio = _ratio(h, nominal)
@@ -257,14 +287,22 @@ def plot_variation(
     if down is not None:
         styles.append((down, f"{label} down", "#5790fc", ":"))
     for h, text, color, ls in styles:
-        mplhep.histplot(_values(h) * scale[id(h)], edges, ax=main, label=text, color=color,
-                        linestyle=ls, linewidth=2)  # fmt: skip
+        mplhep.histplot(
+            _values(h) * scale[id(h)],
+            edges,
+            ax=main,
+            label=text,
+            color=color,
+            linestyle=ls,
+            linewidth=2,
+        )
     main.set_ylabel("Normalized to unit area" if normalize else "Events")
     main.legend()
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(nom > 0, nom_err / nom, 0.0)
-        ratio.stairs(1 + rel, edges, baseline=1 - rel, fill=True, color="grey", alpha=0.3,
-                     label="MC stat.")  # fmt: skip
+        ratio.stairs(
+            1 + rel, edges, baseline=1 - rel, fill=True, color="grey", alpha=0.3, label="MC stat."
+        )
         for h, _, color, ls in styles[1:]:
             r = _ratio(h * (scale[id(h)] / scale[id(nominal)]), nominal)
             mplhep.histplot(r, edges, ax=ratio, color=color, linestyle=ls, linewidth=2, edges=False)
@@ -302,10 +340,25 @@ def plot_xsec_comparison(
     for y, (name, (value, up, down), color, marker) in enumerate(reversed(rows)):
         if up < 0 or down < 0:
             raise ValueError(f"{name}: uncertainties must be positive, got +{up} -{down}")
-        ax.errorbar([value], [y], xerr=[[down], [up]], fmt=marker, color=color, capsize=6,
-                    markersize=10, linewidth=2)  # fmt: skip
-        ax.text(value, y + 0.2, f"{value:.0f} +{up:.0f} −{down:.0f} pb", ha="center",
-                va="bottom", fontsize="x-small", color=color)  # fmt: skip
+        ax.errorbar(
+            [value],
+            [y],
+            xerr=[[down], [up]],
+            fmt=marker,
+            color=color,
+            capsize=6,
+            markersize=10,
+            linewidth=2,
+        )
+        ax.text(
+            value,
+            y + 0.2,
+            f"{value:.0f} +{up:.0f} −{down:.0f} pb",
+            ha="center",
+            va="bottom",
+            fontsize="x-small",
+            color=color,
+        )
     ax.set_yticks(range(len(rows)), [name for name, *_ in reversed(rows)])
     ax.set_ylim(-0.6, len(rows) - 0.2)
     ax.set_xlabel(r"$\sigma(t\bar{t})$ at $\sqrt{s} = 13$ TeV [pb]")

@@ -83,7 +83,13 @@ def slider_figure(
         plt.close(fig)
     uid = "slider-" + hashlib.sha1(label.encode()).hexdigest()[:10]  # same id in every build
     return _TEMPLATE.format(
-        uid=uid, first=frames[start], alt=html.escape(alt), label=html.escape(label),
-        last=n - 1, start=start, start_text=html.escape(values[start]),
-        frames=json.dumps(frames), values=json.dumps(list(values)),
-    )  # fmt: skip
+        uid=uid,
+        first=frames[start],
+        alt=html.escape(alt),
+        label=html.escape(label),
+        last=n - 1,
+        start=start,
+        start_text=html.escape(values[start]),
+        frames=json.dumps(frames),
+        values=json.dumps(list(values)),
+    )

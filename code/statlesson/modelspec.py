@@ -233,9 +233,14 @@ def modifier_table(workspace: dict[str, Any]) -> pd.DataFrame:
             nominal = np.asarray(sample["data"], dtype=float)
             n_total = nominal.sum()
             for mod in sample["modifiers"]:
-                row = {"region": channel["name"], "sample": sample["name"],
-                       "modifier": mod["name"], "type": mod["type"],
-                       "up": np.nan, "down": np.nan}  # fmt: skip
+                row = {
+                    "region": channel["name"],
+                    "sample": sample["name"],
+                    "modifier": mod["name"],
+                    "type": mod["type"],
+                    "up": np.nan,
+                    "down": np.nan,
+                }
                 if mod["type"] == "normsys":
                     row["up"], row["down"] = mod["data"]["hi"], mod["data"]["lo"]
                 elif mod["type"] == "histosys" and n_total > 0:
@@ -285,8 +290,9 @@ def structure_table(workspace: dict[str, Any]) -> pd.DataFrame:
     """Which modifier types each systematic has, per (region, sample): the region ⊗ sample ⊗
     systematic structure. Rows are modifiers (``staterror`` grouped), columns (region, sample)."""
     table = modifier_table(workspace)
-    table["modifier"] = np.where(table["type"] == "staterror", "staterror (MC stat.)",
-                                 table["modifier"])  # fmt: skip
+    table["modifier"] = np.where(
+        table["type"] == "staterror", "staterror (MC stat.)", table["modifier"]
+    )
     grouped = table.groupby(["modifier", "region", "sample"])["type"].apply(
         lambda types: " + ".join(sorted(set(types)))
     )

@@ -46,22 +46,40 @@ BTAG_MEDIUM = 0.800
 #: Reconstructed branches present in every file (data and simulation).
 DATA_BRANCHES: tuple[str, ...] = (
     "event",
-    "jet_pt", "jet_eta", "jet_phi", "jet_mass", "jet_btag",
-    "lep_pt", "lep_eta", "lep_phi", "lep_flavour",
-    "met_pt", "met_phi",
-)  # fmt: skip
+    "jet_pt",
+    "jet_eta",
+    "jet_phi",
+    "jet_mass",
+    "jet_btag",
+    "lep_pt",
+    "lep_eta",
+    "lep_phi",
+    "lep_flavour",
+    "met_pt",
+    "met_phi",
+)
 
 #: Branches present in every simulated file: reconstructed + generator truth + weights.
 MC_BRANCHES: tuple[str, ...] = DATA_BRANCHES + (
-    "jet_flavour", "jet_genpt",
-    "weight", "weight_lepsf", "weight_lepsf_up", "weight_lepsf_down",
-    "weight_muR_up", "weight_muR_down", "weight_muF_up", "weight_muF_down",
-)  # fmt: skip
+    "jet_flavour",
+    "jet_genpt",
+    "weight",
+    "weight_lepsf",
+    "weight_lepsf_up",
+    "weight_lepsf_down",
+    "weight_muR_up",
+    "weight_muR_down",
+    "weight_muF_up",
+    "weight_muF_down",
+)
 
 #: Parton-shower weights, present in the tt̄ files only.
 PS_BRANCHES: tuple[str, ...] = (
-    "weight_isr_up", "weight_isr_down", "weight_fsr_up", "weight_fsr_down",
-)  # fmt: skip
+    "weight_isr_up",
+    "weight_isr_down",
+    "weight_fsr_up",
+    "weight_fsr_down",
+)
 
 #: The detector corrections in the correctionlib JSON format, inside the data folder.
 CORRECTIONS_FILE = "corrections.json"

@@ -101,9 +101,12 @@ def figure_width(ncols: int = 1) -> float:
 def panels(ncols: int = 2) -> list[Axes]:
     """A new figure with ``ncols`` plain panels side by side (width from :func:`figure_width`)."""
     fig, axes = plt.subplots(
-        1, ncols, squeeze=False, figsize=(figure_width(ncols), plt.rcParams["figure.figsize"][1]),
+        1,
+        ncols,
+        squeeze=False,
+        figsize=(figure_width(ncols), plt.rcParams["figure.figsize"][1]),
         gridspec_kw={"wspace": 0.3},
-    )  # fmt: skip
+    )
     return list(axes[0])
 
 
@@ -115,9 +118,13 @@ def ratio_axes(ncols: int = 1, *, width: float | None = None) -> list[tuple[Axes
     """
     width = width if width is not None else figure_width(ncols)
     fig, axes = plt.subplots(
-        2, ncols, sharex="col", squeeze=False, figsize=(width, plt.rcParams["figure.figsize"][1]),
+        2,
+        ncols,
+        sharex="col",
+        squeeze=False,
+        figsize=(width, plt.rcParams["figure.figsize"][1]),
         gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05, "wspace": 0.3},
-    )  # fmt: skip
+    )
     return [(axes[0, i], axes[1, i]) for i in range(ncols)]
 
 

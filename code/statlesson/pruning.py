@@ -80,14 +80,20 @@ def effect_table(templates: Templates, tests: pd.DataFrame) -> pd.DataFrame:
             for sample in syst.samples:
                 row = summaries[sample].loc[syst.name]
                 share = yields[sample] / total
-                rows.append({
-                    "systematic": syst.name, "sample": sample, "region": region,
-                    "up": row["up"], "down": row["down"], "share": share,
-                    "effect": max(abs(row["up"] - 1), abs(row["down"] - 1)) * share,
-                    "data_precision": 1 / np.sqrt(n_data),
-                    "shape_resolved": bool(row["shape resolved"]),
-                    "shape_chi2_data": row["shape chi2 vs data"],
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "systematic": syst.name,
+                        "sample": sample,
+                        "region": region,
+                        "up": row["up"],
+                        "down": row["down"],
+                        "share": share,
+                        "effect": max(abs(row["up"] - 1), abs(row["down"] - 1)) * share,
+                        "data_precision": 1 / np.sqrt(n_data),
+                        "shape_resolved": bool(row["shape resolved"]),
+                        "shape_chi2_data": row["shape chi2 vs data"],
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -116,14 +122,17 @@ def decisions(effects: pd.DataFrame, *, fraction: float = PRUNE_FRACTION) -> pd.
             decision = "normalization"
         else:
             decision = "shape"
-        out.append({
-            "systematic": name, "sample": sample,
-            "largest effect / precision": float(rows["ratio"].max()),
-            "largest shape chi2 vs data": float(rows["shape_chi2_data"].max()),
-            "shape needed": bool(rows["needed"].any()),
-            "decision": decision,
-            "size": float(size.mean()) if decision == "normalization" else np.nan,
-        })  # fmt: skip
+        out.append(
+            {
+                "systematic": name,
+                "sample": sample,
+                "largest effect / precision": float(rows["ratio"].max()),
+                "largest shape chi2 vs data": float(rows["shape_chi2_data"].max()),
+                "shape needed": bool(rows["needed"].any()),
+                "decision": decision,
+                "size": float(size.mean()) if decision == "normalization" else np.nan,
+            }
+        )
     table = pd.DataFrame(out)
     logger.info("pruning: %s", table["decision"].value_counts().to_dict())
     return table
@@ -149,7 +158,7 @@ def unpruned_config(config: dict) -> dict:
             "Samples": list(syst.samples),
         }
         for syst in TEMPLATE_SYSTEMATICS.values()
-    ]  # fmt: skip
+    ]
     out["Systematics"] = keep + restored
     folder = str(out["General"]["HistogramFolder"]).rstrip("/")
     out["General"]["HistogramFolder"] = f"{folder}_unpruned/"

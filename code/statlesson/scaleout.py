@@ -146,8 +146,13 @@ def partition_columns(
         template.append(np.full(len(values), index[name], dtype=np.int32))
         value.append(np.asarray(values, dtype=np.float64))
         weight.append(np.asarray(weights, dtype=np.float64))
-    return ak.zip({"template": np.concatenate(template), "value": np.concatenate(value),
-                   "weight": np.concatenate(weight)})  # fmt: skip
+    return ak.zip(
+        {
+            "template": np.concatenate(template),
+            "value": np.concatenate(value),
+            "weight": np.concatenate(weight),
+        }
+    )
 
 
 def file_histogram(sample: str) -> hist.Hist:
@@ -162,12 +167,18 @@ def file_histogram(sample: str) -> hist.Hist:
             "the regions have different binnings; one observable axis cannot hold both"
         )
     return hist.Hist(
-        hist.axis.IntCategory(range(len(template_names(sample))), name="template",
-                              label=f"template of {sample}"),
-        hist.axis.Regular(axes[0].size, axes[0].edges[0], axes[0].edges[-1], name="observable",
-                          label="observable [GeV]"),
+        hist.axis.IntCategory(
+            range(len(template_names(sample))), name="template", label=f"template of {sample}"
+        ),
+        hist.axis.Regular(
+            axes[0].size,
+            axes[0].edges[0],
+            axes[0].edges[-1],
+            name="observable",
+            label="observable [GeV]",
+        ),
         storage=hist.storage.Weight(),
-    )  # fmt: skip
+    )
 
 
 def lazy_templates(
@@ -210,9 +221,14 @@ def lazy_file_histogram(
     :func:`partition_columns` on every chunk, and the entries fill one histogram per chunk.
     """
     entries = dak.map_partitions(
-        partition_columns, events, sample, generator_sums, lumi_pb,
-        meta=_output_meta(), label=f"variations-{sample}",
-    )  # fmt: skip
+        partition_columns,
+        events,
+        sample,
+        generator_sums,
+        lumi_pb,
+        meta=_output_meta(),
+        label=f"variations-{sample}",
+    )
     h = hist.dask.Hist(*file_histogram(sample).axes, storage=hist.storage.Weight())
     h.fill(template=entries.template, observable=entries.value, weight=entries.weight)
     return h

@@ -55,8 +55,14 @@ JET_PT_MIN, JET_ETA_MAX = 30.0, 2.4  # GeV, |η|
 
 #: Branches the nominal selection needs.
 SELECTION_BRANCHES: tuple[str, ...] = (
-    "jet_pt", "jet_eta", "jet_phi", "jet_mass", "jet_btag", "lep_pt", "lep_eta",
-)  # fmt: skip
+    "jet_pt",
+    "jet_eta",
+    "jet_phi",
+    "jet_mass",
+    "jet_btag",
+    "lep_pt",
+    "lep_eta",
+)
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,7 @@ class Region:
         return np.linspace(self.low, self.high, self.bins + 1)
 
 
+# fmt: skip (below): a table, one region per entry with its arguments in the same order
 REGIONS: dict[str, Region] = {
     r.name: r
     for r in [
@@ -256,10 +263,15 @@ def m_bjj(events: ak.Array, jet_mask: ak.Array, jet_pt: ak.Array | None = None) 
     mass = (events.jet_mass * (1 if jet_pt is None else jet_pt / events.jet_pt))[jet_mask]
     px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
     jets = ak.zip(
-        {"px": px, "py": py, "pz": pz, "e": np.sqrt(px**2 + py**2 + pz**2 + mass**2),
-         "b": events.jet_btag[jet_mask] > BTAG_MEDIUM},
+        {
+            "px": px,
+            "py": py,
+            "pz": pz,
+            "e": np.sqrt(px**2 + py**2 + pz**2 + mass**2),
+            "b": events.jet_btag[jet_mask] > BTAG_MEDIUM,
+        },
         depth_limit=2,
-    )  # fmt: skip
+    )
     j1, j2, j3 = ak.unzip(ak.combinations(jets, 3))
     tx, ty = j1.px + j2.px + j3.px, j1.py + j2.py + j3.py
     tz, te = j1.pz + j2.pz + j3.pz, j1.e + j2.e + j3.e

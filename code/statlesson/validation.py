@@ -301,12 +301,18 @@ def _bin_count_problems(workspace: dict[str, Any]) -> list[Problem]:
             lists.append(("", "", "the observed data", observed[region]))
         for sample, modifier, what, values in lists:
             if len(values) != nbins:
-                problems.append(Problem(
-                    "error", "bin count", region, sample, modifier,
-                    f"region '{region}': {what} has {len(values)} "
-                    f"{'entry' if len(values) == 1 else 'entries'}, but the region has "
-                    f"{nbins} bins (like sample '{first['name']}'); give one number per bin",
-                ))  # fmt: skip
+                problems.append(
+                    Problem(
+                        "error",
+                        "bin count",
+                        region,
+                        sample,
+                        modifier,
+                        f"region '{region}': {what} has {len(values)} "
+                        f"{'entry' if len(values) == 1 else 'entries'}, but the region has "
+                        f"{nbins} bins (like sample '{first['name']}'); give one number per bin",
+                    )
+                )
     return problems
 
 
@@ -343,12 +349,16 @@ def check_workspace(workspace: dict[str, Any], *, rel_tol: float = 1e-3) -> list
             total += nominal
             where = f"sample '{name}' in region '{region}'"
             if _total(nominal) <= 0:
-                problems.append(Problem("warning", "zero yield", region, name, "",
-                                        f"{where} has zero yield"))  # fmt: skip
+                problems.append(
+                    Problem("warning", "zero yield", region, name, "", f"{where} has zero yield")
+                )
             elif np.any(nominal <= 0):
                 bins = np.flatnonzero(nominal <= 0).tolist()
-                problems.append(Problem("warning", "empty bins", region, name, "",
-                                        f"{where} has empty bins {bins}"))  # fmt: skip
+                problems.append(
+                    Problem(
+                        "warning", "empty bins", region, name, "", f"{where} has empty bins {bins}"
+                    )
+                )
             for mod in sample["modifiers"]:
                 if mod["type"] != "normsys":
                     continue
@@ -356,32 +366,57 @@ def check_workspace(workspace: dict[str, Any], *, rel_tol: float = 1e-3) -> list
                 label = f"normsys '{mod['name']}' on {where}"
                 for side, factor in (("up", hi), ("down", lo)):
                     if factor <= IMPLAUSIBLE_FACTOR or factor >= 1 / IMPLAUSIBLE_FACTOR:
-                        problems.append(Problem(
-                            "error", "implausible factor", region, name, mod["name"],
-                            f"{label}: {side} factor {factor:.3g} (a {100 * (factor - 1):+.0f} % "
-                            "change) - is the variation pointing at an empty or unfilled "
-                            "histogram?",
-                        ))  # fmt: skip
+                        change = f"a {100 * (factor - 1):+.0f} % change"
+                        problems.append(
+                            Problem(
+                                "error",
+                                "implausible factor",
+                                region,
+                                name,
+                                mod["name"],
+                                f"{label}: {side} factor {factor:.3g} ({change}) - is the "
+                                "variation pointing at an empty or unfilled histogram?",
+                            )
+                        )
                 if (hi - 1) * (lo - 1) > 0 and min(abs(hi - 1), abs(lo - 1)) > rel_tol:
                     direction = "up" if hi > 1 else "down"
                     if abs(hi - lo) <= 0.1 * abs(hi - 1):  # identical: a sign mistake
-                        problems.append(Problem(
-                            "error", "same direction", region, name, mod["name"],
-                            f"{label}: up ({hi:.4g}) and down ({lo:.4g}) both move the yield "
-                            f"{direction} by the same amount - is a Down normalization written "
-                            "with the wrong sign?",
-                        ))  # fmt: skip
+                        problems.append(
+                            Problem(
+                                "error",
+                                "same direction",
+                                region,
+                                name,
+                                mod["name"],
+                                f"{label}: up ({hi:.4g}) and down ({lo:.4g}) both move the yield "
+                                f"{direction} by the same amount - is a Down normalization written "
+                                "with the wrong sign?",
+                            )
+                        )
                     else:
-                        problems.append(Problem(
-                            "warning", "same direction", region, name, mod["name"],
-                            f"{label}: up ({hi:.4g}) and down ({lo:.4g}) both move the yield "
-                            f"{direction}; check that this is physical and not a bug",
-                        ))  # fmt: skip
+                        problems.append(
+                            Problem(
+                                "warning",
+                                "same direction",
+                                region,
+                                name,
+                                mod["name"],
+                                f"{label}: up ({hi:.4g}) and down ({lo:.4g}) both move the yield "
+                                f"{direction}; check that this is physical and not a bug",
+                            )
+                        )
         if np.any(total <= 0):
             bins = np.flatnonzero(total <= 0).tolist()
-            problems.append(Problem("error", "empty prediction", region, "", "",
-                                    f"region '{region}' has no predicted events in "
-                                     f"bins {bins}"))  # fmt: skip
+            problems.append(
+                Problem(
+                    "error",
+                    "empty prediction",
+                    region,
+                    "",
+                    "",
+                    f"region '{region}' has no predicted events in bins {bins}",
+                )
+            )
     return problems
 
 

@@ -118,9 +118,15 @@ def jer_smear(events: ak.Array, variation: str = "nominal") -> ak.Array:
     matched = (genpt > 0) & (abs(pt - genpt) < 3 * resolution * pt)
     event = ak.broadcast_arrays(events.event, pt)[0]  # one entry per jet
     factor = corrections.evaluate(
-        "jer_smear", pt, eta, events.jet_phi, ak.where(matched, genpt, -1.0), event,
-        resolution, scale_factor,
-    )  # fmt: skip
+        "jer_smear",
+        pt,
+        eta,
+        events.jet_phi,
+        ak.where(matched, genpt, -1.0),
+        event,
+        resolution,
+        scale_factor,
+    )
     return pt * factor
 
 
@@ -154,8 +160,10 @@ def btag_weight(
     flavour = ak.to_numpy(ak.flatten(events.jet_flavour)).astype(np.int64)
     variation = "up" if sign > 0 else "down"
     # the scale factors depend on the flavour only: look them up once per flavour
-    factor = {f: float(corrections.btag_scale_factor(f, variation if f in flavours else "nominal"))
-              for f in FLAVOURS}  # fmt: skip
+    factor = {
+        f: float(corrections.btag_scale_factor(f, variation if f in flavours else "nominal"))
+        for f in FLAVOURS
+    }
     sf = np.select([flavour == 5, flavour == 4], [factor[5], factor[4]], factor[0])
     eff = corrections.btag_efficiency(flat_pt, flavour)
     tagged = ak.to_numpy(ak.flatten(events.jet_btag)) > BTAG_MEDIUM

@@ -62,8 +62,12 @@ SEED = 20151103
 #: Random stream of each simulated sample, by name. A new sample gets a new number; the
 #: numbers of the others never change, so neither do their files.
 STREAMS: dict[str, int] = {
-    "ttbar": 0, "ttbar_generator": 1, "ttbar_hadronizer": 2, "single_top": 3, "wjets": 4,
-}  # fmt: skip
+    "ttbar": 0,
+    "ttbar_generator": 1,
+    "ttbar_hadronizer": 2,
+    "single_top": 3,
+    "wjets": 4,
+}
 
 #: Random stream of each process in the pseudo-data, by name (and one to mix them: 2000).
 DATA_STREAMS: dict[str, int] = {"ttbar": 1000, "single_top": 1001, "wjets": 1002}
@@ -100,10 +104,18 @@ def _skim(reco: dict) -> np.ndarray:
 
 # stored precision (powers of two, so float32 mantissas end in zeros and compress well)
 _ROUNDING = {
-    "jet_pt": 1 / 8, "jet_eta": 1 / 512, "jet_phi": 1 / 512, "jet_mass": 1 / 8,
-    "jet_btag": 1 / 1024, "jet_genpt": 1 / 8, "lep_pt": 1 / 16, "lep_eta": 1 / 1024,
-    "lep_phi": 1 / 1024, "met_pt": 1 / 8, "met_phi": 1 / 512,
-}  # fmt: skip
+    "jet_pt": 1 / 8,
+    "jet_eta": 1 / 512,
+    "jet_phi": 1 / 512,
+    "jet_mass": 1 / 8,
+    "jet_btag": 1 / 1024,
+    "jet_genpt": 1 / 8,
+    "lep_pt": 1 / 16,
+    "lep_eta": 1 / 1024,
+    "lep_phi": 1 / 1024,
+    "met_pt": 1 / 8,
+    "met_phi": 1 / 512,
+}
 WEIGHT_STEP = 1 / 8192  # weights are stored to ~1e-4
 
 

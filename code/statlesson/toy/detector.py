@@ -146,6 +146,7 @@ def detect(rng, partons: Partons, cfg: GenConfig, *, data: bool = False) -> dict
     lep_flavour = np.where(rng.uniform(size=n) < 0.5, 11, 13)
 
     in_acc = valid & (reco_pt > 20.0) & (np.abs(eta) < 2.4)
+    # fmt: skip (below): the branches grouped by object, jets, lepton, missing pT
     return {
         "jet_pt": reco_pt, "jet_eta": eta, "jet_phi": phi, "jet_mass": reco_pt * mass_frac,
         "jet_btag": btag, "jet_flavour": flavour, "jet_genpt": gen_pt, "jet_valid": in_acc,
@@ -190,13 +191,20 @@ def event_weights(partons: Partons, cfg: GenConfig, reco: dict) -> dict[str, np.
 # the calibration, as a correctionlib file
 # --------------------------------------------------------------------------------------------------
 def _formula(expression: str, variables: list[str]) -> dict:
-    return {"nodetype": "formula", "expression": expression, "parser": "TFormula",
-            "variables": variables}  # fmt: skip
+    return {
+        "nodetype": "formula",
+        "expression": expression,
+        "parser": "TFormula",
+        "variables": variables,
+    }
 
 
 def _by_variation(nodes: dict[str, object]) -> dict:
-    return {"nodetype": "category", "input": "variation",
-            "content": [{"key": k, "value": v} for k, v in nodes.items()]}  # fmt: skip
+    return {
+        "nodetype": "category",
+        "input": "variation",
+        "content": [{"key": k, "value": v} for k, v in nodes.items()],
+    }
 
 
 _VARIATION = {"name": "variation", "type": "string", "description": "nominal, up or down"}
@@ -215,30 +223,45 @@ _B_EFF = "0.50+0.15*min(max((x-30)/70,0),1)"
 def _by_abs_eta(values: list[float]) -> dict:
     """Binning node in η, symmetric about 0, with ``values`` in the |η| bins of JER_ETA_EDGES."""
     edges = [-e for e in reversed(JER_ETA_EDGES[1:])] + list(JER_ETA_EDGES)
-    return {"nodetype": "binning", "input": "eta", "edges": edges, "flow": "clamp",
-            "content": list(reversed(values)) + list(values)}  # fmt: skip
+    return {
+        "nodetype": "binning",
+        "input": "eta",
+        "edges": edges,
+        "flow": "clamp",
+        "content": list(reversed(values)) + list(values),
+    }
 
 
 _JER_SMEAR_INPUTS = [
-    _PT, _ETA,
+    _PT,
+    _ETA,
     {"name": "phi", "type": "real", "description": "azimuth (a source of the random number)"},
     {"name": "genpt", "type": "real", "description": "matched generator-jet pT in GeV, or -1"},
     {"name": "event", "type": "int", "description": "event number"},
     {"name": "resolution", "type": "real", "description": "relative resolution (simulation)"},
     {"name": "sf", "type": "real", "description": "data/MC resolution scale factor"},
-]  # fmt: skip
+]
 # unmatched: the `transform` replaces phi by a standard-normal number hashed from the jet and
 # the event; matched: the reco-generator difference stretched by sf
 _JER_SMEAR = {
-    "nodetype": "binning", "input": "genpt", "edges": [-1.0, 0.0, "inf"], "flow": "clamp",
+    "nodetype": "binning",
+    "input": "genpt",
+    "edges": [-1.0, 0.0, "inf"],
+    "flow": "clamp",
     "content": [
-        {"nodetype": "transform", "input": "phi",
-         "rule": {"nodetype": "hashprng", "inputs": ["pt", "eta", "phi", "event"],
-                  "distribution": "normal"},
-         "content": _formula("max(0,1+sqrt(max(x*x-1,0))*y*z)", ["sf", "resolution", "phi"])},
+        {
+            "nodetype": "transform",
+            "input": "phi",
+            "rule": {
+                "nodetype": "hashprng",
+                "inputs": ["pt", "eta", "phi", "event"],
+                "distribution": "normal",
+            },
+            "content": _formula("max(0,1+sqrt(max(x*x-1,0))*y*z)", ["sf", "resolution", "phi"]),
+        },
         _formula("max(0,1+(x-1)*(y-z)/y)", ["sf", "pt", "genpt"]),
     ],
-}  # fmt: skip
+}
 
 
 def correction_set():
@@ -265,56 +288,94 @@ def correction_set():
     import correctionlib.schemav2 as cs
 
     pairs = list(zip(JER_SF, JER_SF_UNCERTAINTY, strict=True))
-    jer = {v: _by_abs_eta([sf + sign * unc for sf, unc in pairs])
-           for v, sign in (("nominal", 0.0), ("up", 1.0), ("down", -1.0))}  # fmt: skip
-    btag = {
-        v: {"nodetype": "category", "input": "flavour",
-            "content": [{"key": f, "value": 1.0 + sign * unc}
-                        for f, unc in BTAG_SF_UNCERTAINTY.items()]}
+    jer = {
+        v: _by_abs_eta([sf + sign * unc for sf, unc in pairs])
         for v, sign in (("nominal", 0.0), ("up", 1.0), ("down", -1.0))
-    }  # fmt: skip
+    }
+    btag = {
+        v: {
+            "nodetype": "category",
+            "input": "flavour",
+            "content": [
+                {"key": f, "value": 1.0 + sign * unc} for f, unc in BTAG_SF_UNCERTAINTY.items()
+            ],
+        }
+        for v, sign in (("nominal", 0.0), ("up", 1.0), ("down", -1.0))
+    }
     lepton = {
         "nominal": _formula(_LEPTON_SF, ["pt", "eta"]),
         "up": _formula(f"{_LEPTON_SF}+{_LEPTON_UNC}", ["pt", "eta"]),
         "down": _formula(f"{_LEPTON_SF}-({_LEPTON_UNC})", ["pt", "eta"]),
     }
-    efficiency = {"nodetype": "category", "input": "flavour", "content": [
-        {"key": 5, "value": _formula(_B_EFF, ["pt"])},
-        {"key": 4, "value": 0.12},
-        {"key": 0, "value": 0.01},
-    ]}  # fmt: skip
+    efficiency = {
+        "nodetype": "category",
+        "input": "flavour",
+        "content": [
+            {"key": 5, "value": _formula(_B_EFF, ["pt"])},
+            {"key": 4, "value": 0.12},
+            {"key": 0, "value": 0.01},
+        ],
+    }
     output = {"name": "value", "type": "real"}
     corrections = [
-        cs.Correction(name="jes_uncertainty", version=1, inputs=[_PT, _ETA],
-                      output=dict(output, description="relative JES uncertainty"),
-                      description="Relative jet energy scale uncertainty (1 sigma).",
-                      data=_formula(_JES, ["pt", "eta"])),
-        cs.Correction(name="jet_resolution", version=1, inputs=[_PT],
-                      output=dict(output, description="relative pT resolution"),
-                      description="Relative jet pT resolution of the simulation (|eta| < 2.4).",
-                      data=_formula(_RESOLUTION, ["pt"])),
-        cs.Correction(name="jer_sf", version=1, inputs=[_ETA, _VARIATION],
-                      output=dict(output, description="resolution scale factor"),
-                      description="Data/MC jet energy resolution scale factor, by eta.",
-                      data=_by_variation(jer)),
-        cs.Correction(name="jer_smear", version=1, inputs=_JER_SMEAR_INPUTS,
-                      output=dict(output, description="factor on the jet pT"),
-                      description="Hybrid JER smearing of a simulated jet (scaling if "
-                                  "matched, stochastic if not).",
-                      data=_JER_SMEAR),
-        cs.Correction(name="btag_sf", version=1, inputs=[_FLAVOUR, _VARIATION],
-                      output=dict(output, description="scale factor"),
-                      description="b-tagging scale factor, medium working point, by flavour.",
-                      data=_by_variation(btag)),
-        cs.Correction(name="btag_efficiency", version=1, inputs=[_PT, _FLAVOUR],
-                      output=dict(output, description="efficiency"),
-                      description="Medium-working-point tagging efficiency in the simulation.",
-                      data=efficiency),
-        cs.Correction(name="lepton_sf", version=1, inputs=[_PT, _ETA, _VARIATION],
-                      output=dict(output, description="scale factor"),
-                      description="Lepton identification x trigger scale factor.",
-                      data=_by_variation(lepton)),
-    ]  # fmt: skip
+        cs.Correction(
+            name="jes_uncertainty",
+            version=1,
+            inputs=[_PT, _ETA],
+            output=dict(output, description="relative JES uncertainty"),
+            description="Relative jet energy scale uncertainty (1 sigma).",
+            data=_formula(_JES, ["pt", "eta"]),
+        ),
+        cs.Correction(
+            name="jet_resolution",
+            version=1,
+            inputs=[_PT],
+            output=dict(output, description="relative pT resolution"),
+            description="Relative jet pT resolution of the simulation (|eta| < 2.4).",
+            data=_formula(_RESOLUTION, ["pt"]),
+        ),
+        cs.Correction(
+            name="jer_sf",
+            version=1,
+            inputs=[_ETA, _VARIATION],
+            output=dict(output, description="resolution scale factor"),
+            description="Data/MC jet energy resolution scale factor, by eta.",
+            data=_by_variation(jer),
+        ),
+        cs.Correction(
+            name="jer_smear",
+            version=1,
+            inputs=_JER_SMEAR_INPUTS,
+            output=dict(output, description="factor on the jet pT"),
+            description="Hybrid JER smearing of a simulated jet (scaling if "
+            "matched, stochastic if not).",
+            data=_JER_SMEAR,
+        ),
+        cs.Correction(
+            name="btag_sf",
+            version=1,
+            inputs=[_FLAVOUR, _VARIATION],
+            output=dict(output, description="scale factor"),
+            description="b-tagging scale factor, medium working point, by flavour.",
+            data=_by_variation(btag),
+        ),
+        cs.Correction(
+            name="btag_efficiency",
+            version=1,
+            inputs=[_PT, _FLAVOUR],
+            output=dict(output, description="efficiency"),
+            description="Medium-working-point tagging efficiency in the simulation.",
+            data=efficiency,
+        ),
+        cs.Correction(
+            name="lepton_sf",
+            version=1,
+            inputs=[_PT, _ETA, _VARIATION],
+            output=dict(output, description="scale factor"),
+            description="Lepton identification x trigger scale factor.",
+            data=_by_variation(lepton),
+        ),
+    ]
     return cs.CorrectionSet(
         schema_version=2,
         corrections=corrections,

@@ -223,9 +223,18 @@ def _partons_top(rng, cfg: GenConfig, n: int) -> Partons:
     )
     d_flav = np.stack([f for _, f in jets], axis=1)
     return _finish_partons(
-        rng, cfg, d_pt, d_eta, d_phi, d_flav, (i_pt, i_eta, i_phi, i_flav, i_valid), n_isr,
-        _pt_eta_phi(lep), _pt_eta_phi(nu), hard_scale=mass,
-    )  # fmt: skip
+        rng,
+        cfg,
+        d_pt,
+        d_eta,
+        d_phi,
+        d_flav,
+        (i_pt, i_eta, i_phi, i_flav, i_valid),
+        n_isr,
+        _pt_eta_phi(lep),
+        _pt_eta_phi(nu),
+        hard_scale=mass,
+    )
 
 
 def _partons_wjets(rng, cfg: GenConfig, n: int, kmax: int = 7) -> Partons:
@@ -250,9 +259,19 @@ def _partons_wjets(rng, cfg: GenConfig, n: int, kmax: int = 7) -> Partons:
     hard = w_mass + pt.sum(axis=1)
     empty = np.zeros((n, 0))
     return _finish_partons(
-        rng, cfg, pt, eta, phi, flav, (empty, empty, empty, empty.astype(int), empty.astype(bool)),
-        np.zeros(n, int), _pt_eta_phi(lep), _pt_eta_phi(nu), hard_scale=hard, decay_valid=valid,
-    )  # fmt: skip
+        rng,
+        cfg,
+        pt,
+        eta,
+        phi,
+        flav,
+        (empty, empty, empty, empty.astype(int), empty.astype(bool)),
+        np.zeros(n, int),
+        _pt_eta_phi(lep),
+        _pt_eta_phi(nu),
+        hard_scale=hard,
+        decay_valid=valid,
+    )
 
 
 def _finish_partons(
