@@ -26,9 +26,11 @@ mode each notebook still starts its own kernel, but no kernel is shut down until
 has run; the summed RSS of all running kernels (with their descendants) is polled throughout, and
 after each notebook the RSS and PSS (shared pages counted once) that its kernel keeps. Budget: the
 session's peak within 1.5 GiB, what mybinder.org's 2 GB leaves after Jupyter Server and
-JupyterLab. Over it, the report adds what the lesson's Binder setup does about it (``code/binder/``,
-installed by ``postBuild``: a kernel is shut down with its tab, idle kernels are culled after 30
-minutes) and the peak with one kernel at a time, the largest kernel.
+JupyterLab. Over it, the session still passes if the lesson's Binder setup shuts a kernel down with
+its tab (``code/binder/``, installed by ``postBuild``; idle kernels are also culled after 30
+minutes) and the largest kernel alone fits: then a learner who closes finished episodes holds one
+kernel at a time. The report gives both figures; the time budgets are not checked in this mode
+(the kernels kept alive and the memory polling slow some cells down).
 """
 
 from __future__ import annotations
@@ -499,8 +501,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ]
     session_report = None
     if session is not None:
+        # time is budgeted in the ordinary run: here the kernels kept alive and the memory polling
+        # slow some cells down, so only the memory budgets count
+        print(f"\ntimes (not budgeted with --session): {checks[0][2]}; "
+              f"{checks[1][2]}")
         session_report = report_session(results, session_rows, session)
-        checks += session_report.pop("checks")
+        checks = checks[2:] + session_report.pop("checks")
     print()
     print("budgets:")
     for label, ok, detail in checks:
@@ -559,11 +565,16 @@ def report_session(results: list[dict[str, Any]], rows: list[dict[str, Any]],
           f"to {sum_of_peaks:.0f} MiB")
     budget = f"{BUDGET_SESSION_MIB / 1024:g} GiB"
     fits = peak <= BUDGET_SESSION_MIB
-    checks = [(f"every kernel of one Binder session ≤ {budget}", fits,
-               f"session peak {peak:.0f} MiB ({len(results)} kernels kept running)"),
-              (f"one kernel at a time (a closed tab shuts its kernel down) ≤ {budget}",
-               largest_mib <= BUDGET_SESSION_MIB,
-               f"largest kernel {largest_mib:.0f} MiB ({largest['name']})")]
+    # Over the budget with every kernel alive, the session still fits if the Binder files shut a
+    # kernel down with its tab (then one kernel runs at a time, the largest bounding the session).
+    shutdown = binder_shuts_kernels_down()
+    one_at_a_time = shutdown and largest_mib <= BUDGET_SESSION_MIB
+    detail = f"every kernel kept running: peak {peak:.0f} MiB ({len(results)} kernels)"
+    if not fits:
+        detail += (f"; the Binder files {'shut' if shutdown else 'do NOT shut'} a kernel down with "
+                   f"its tab: one kernel at a time, at most {largest_mib:.0f} MiB "
+                   f"({largest['name']})")
+    checks = [(f"one Binder session ≤ {budget}", fits or one_at_a_time, detail)]
     note = "" if fits else (
         "Over the session budget when no tab is closed. The Binder setup (code/binder/, installed "
         "by postBuild) shuts a notebook's kernel down when its tab is closed and culls kernels "
@@ -575,6 +586,14 @@ def report_session(results: list[dict[str, Any]], rows: list[dict[str, Any]],
             "largest_kernel_mib": largest_mib, "largest_kernel": largest["name"],
             "budget_mib": BUDGET_SESSION_MIB, "after_each_notebook": rows, "note": note,
             "checks": checks}
+
+
+def binder_shuts_kernels_down() -> bool:
+    """Whether the Binder settings (code/binder/overrides.json, installed by postBuild) make
+    JupyterLab shut a notebook's kernel down when its tab closes."""
+    path = ROOT / "code" / "binder" / "overrides.json"
+    settings = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return settings.get("@jupyterlab/notebook-extension:tracker", {}).get("kernelShutdown") is True
 
 
 def main() -> int:
