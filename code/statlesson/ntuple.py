@@ -43,21 +43,14 @@ RUNS_TREE = "runs"
 #: b-tag discriminant medium working point (CSVv2-like, 2015), used in the skim and the analysis.
 BTAG_MEDIUM = 0.800
 
+# fmt: skip (below): branch names listed compactly, grouped by object
 #: Reconstructed branches present in every file (data and simulation).
 DATA_BRANCHES: tuple[str, ...] = (
     "event",
-    "jet_pt",
-    "jet_eta",
-    "jet_phi",
-    "jet_mass",
-    "jet_btag",
-    "lep_pt",
-    "lep_eta",
-    "lep_phi",
-    "lep_flavour",
-    "met_pt",
-    "met_phi",
-)
+    "jet_pt", "jet_eta", "jet_phi", "jet_mass", "jet_btag",
+    "lep_pt", "lep_eta", "lep_phi", "lep_flavour",
+    "met_pt", "met_phi",
+)  # fmt: skip
 
 #: Branches present in every simulated file: reconstructed + generator truth + weights.
 MC_BRANCHES: tuple[str, ...] = DATA_BRANCHES + (

@@ -53,16 +53,11 @@ __all__ = [
 LEP_PT_MIN, LEP_ETA_MAX = 30.0, 2.1  # GeV, |η|
 JET_PT_MIN, JET_ETA_MAX = 30.0, 2.4  # GeV, |η|
 
+# fmt: skip (below): branch names listed compactly, grouped by object
 #: Branches the nominal selection needs.
 SELECTION_BRANCHES: tuple[str, ...] = (
-    "jet_pt",
-    "jet_eta",
-    "jet_phi",
-    "jet_mass",
-    "jet_btag",
-    "lep_pt",
-    "lep_eta",
-)
+    "jet_pt", "jet_eta", "jet_phi", "jet_mass", "jet_btag", "lep_pt", "lep_eta",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
