@@ -21,9 +21,9 @@ yield change adds). The decision per systematic and sample (:func:`decisions`):
   unpruned model (episode 5 does);
 * ``"normalization"`` if no region needs a shape and the yield changes by the same factor for
   every sample and region (within :data:`SAME_FACTOR_TOLERANCE`): the lesson then writes one
-  ``Normalization`` entry of that size (entries restricted to regions or samples and sharing a
-  name could describe different sizes with the same parameter; the lesson keeps one entry per
-  systematic);
+  ``Normalization`` entry of that size (entries with different ``Name``s and one ``ModifierName``,
+  each restricted to some regions or samples, could give one parameter different sizes; cabinetry
+  rejects repeated ``Name``s; the lesson keeps one entry per systematic);
 * ``"shape"`` otherwise: a ``NormPlusShape`` systematic with templates.
 """
 
